@@ -1,0 +1,67 @@
+//! The `porter` command line: parse, call the library, print. One module
+//! per command group.
+
+mod mixins;
+mod output;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+pub use output::OutputFormat;
+
+/// Version line: porter's own version and the mixin contract it speaks.
+const LONG_VERSION: &str = concat!(
+    env!("CARGO_PKG_VERSION"),
+    " (mixin contract ",
+    "porter:mixin@1.0.0",
+    ")"
+);
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "porter",
+    version,
+    long_version = LONG_VERSION,
+    about = "Build CNAB bundles from porter.yaml, with mixins as sandboxed WebAssembly components"
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Install, list and remove mixins
+    #[command(subcommand, visible_alias = "mixin")]
+    Mixins(mixins::MixinsCommand),
+}
+
+/// Runs the command line; errors are printed with their causes and what to
+/// do, and give exit status 1.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Mixins(command) => mixins::run(command),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("Error: {error}");
+            for cause in error.chain().skip(1) {
+                eprintln!("  caused by: {}", cause.to_string().replace('\n', "\n  "));
+            }
+            ExitCode::FAILURE
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    #[test]
+    fn command_line_definition_is_consistent() {
+        super::Cli::command().debug_assert();
+    }
+}

@@ -1,0 +1,11 @@
+//! Porter's buildtime: turn a `porter.yaml` into a CNAB bundle, with mixins
+//! running as sandboxed WebAssembly components.
+//!
+//! The pipeline, one module per stage (see DESIGN.md section 2):
+//! - [`mixin`]: the store of installed mixins in `PORTER_HOME`, and the
+//!   sandboxed runtime that calls their hooks;
+//! - [`cli`]: the `porter` commands, thin over the library.
+
+pub mod cli;
+pub mod home;
+pub mod mixin;

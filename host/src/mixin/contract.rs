@@ -1,0 +1,310 @@
+//! The `porter:mixin` contract as the host sees it: the bindings generated
+//! from `wit/`, the host's own types for hook inputs and outputs, and how a
+//! component's contract version is read.
+//!
+//! The host keeps its own types (serializable, independent of any contract
+//! version) so the rest of the pipeline never sees generated bindings; a
+//! future major version adds a second bindings module here and converts into
+//! the same types (wit/VERSIONING.md).
+
+use serde::Serialize;
+
+pub(crate) mod v1 {
+    wasmtime::component::bindgen!({
+        path: "../wit",
+        world: "mixin",
+    });
+}
+
+use v1::porter::mixin::types as wit;
+
+/// The contract versions this host loads, by major.
+pub const SUPPORTED_CONTRACT: &str = "porter:mixin@1.x (1.0.0)";
+const CONTRACT_PACKAGE: &str = "porter:mixin/";
+const REQUIRED_INTERFACES: [&str; 3] = ["metadata", "build", "lint"];
+
+/// Who a mixin says it is (`metadata.info`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct MixinInfo {
+    pub name: String,
+    pub version: String,
+    pub description: String,
+    pub author: String,
+    pub homepage: Option<String>,
+    pub license: Option<String>,
+}
+
+/// The steps of one action that use a mixin; each step body as JSON.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ActionSteps {
+    pub action: String,
+    pub steps: Vec<serde_json::Value>,
+}
+
+/// Input of the build hook.
+#[derive(Debug, Clone, PartialEq)]
+pub struct BuildRequest {
+    /// The mixin's `config` block, `Null` when declared by name only.
+    pub config: serde_json::Value,
+    pub actions: Vec<ActionSteps>,
+    pub platform: String,
+}
+
+/// Output of the build hook.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct BuildResponse {
+    pub dockerfile_lines: Vec<String>,
+    pub warnings: Vec<String>,
+}
+
+/// Input of the lint hook.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LintRequest {
+    pub config: serde_json::Value,
+    pub actions: Vec<ActionSteps>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LintLevel {
+    Error,
+    Warning,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct StepLocation {
+    pub action: String,
+    pub step_number: u32,
+    pub step_description: String,
+    pub pointer: String,
+}
+
+/// One result of the lint hook.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct LintFinding {
+    pub code: String,
+    pub level: LintLevel,
+    pub title: String,
+    pub message: String,
+    pub url: Option<String>,
+    pub location: StepLocation,
+}
+
+/// A problem the mixin found in its config or steps.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ConfigProblem {
+    pub pointer: String,
+    pub message: String,
+}
+
+/// A hook's own refusal (as opposed to a crash, which the sandbox reports).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Refusal {
+    #[error("invalid configuration: {}", format_problems(.0))]
+    InvalidConfig(Vec<ConfigProblem>),
+    #[error("unsupported: {0}")]
+    Unsupported(String),
+    #[error("{0}")]
+    Failed(String),
+}
+
+fn format_problems(problems: &[ConfigProblem]) -> String {
+    problems
+        .iter()
+        .map(|p| {
+            format!(
+                "{}: {}",
+                if p.pointer.is_empty() {
+                    "/"
+                } else {
+                    &p.pointer
+                },
+                p.message
+            )
+        })
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+impl From<wit::MixinInfo> for MixinInfo {
+    fn from(i: wit::MixinInfo) -> Self {
+        MixinInfo {
+            name: i.name,
+            version: i.version,
+            description: i.description,
+            author: i.author,
+            homepage: i.homepage,
+            license: i.license,
+        }
+    }
+}
+
+impl From<wit::MixinError> for Refusal {
+    fn from(e: wit::MixinError) -> Self {
+        match e {
+            wit::MixinError::InvalidConfig(problems) => Refusal::InvalidConfig(
+                problems
+                    .into_iter()
+                    .map(|p| ConfigProblem {
+                        pointer: p.pointer,
+                        message: p.message,
+                    })
+                    .collect(),
+            ),
+            wit::MixinError::Unsupported(m) => Refusal::Unsupported(m),
+            wit::MixinError::Failed(m) => Refusal::Failed(m),
+        }
+    }
+}
+
+impl From<wit::BuildOutput> for BuildResponse {
+    fn from(o: wit::BuildOutput) -> Self {
+        BuildResponse {
+            dockerfile_lines: o.dockerfile_lines,
+            warnings: o.warnings,
+        }
+    }
+}
+
+impl From<wit::LintResult> for LintFinding {
+    fn from(r: wit::LintResult) -> Self {
+        LintFinding {
+            code: r.code,
+            level: match r.level {
+                wit::LintLevel::Error => LintLevel::Error,
+                wit::LintLevel::Warning => LintLevel::Warning,
+            },
+            title: r.title,
+            message: r.message,
+            url: r.url,
+            location: StepLocation {
+                action: r.location.action,
+                step_number: r.location.step_number,
+                step_description: r.location.step_description,
+                pointer: r.location.pointer,
+            },
+        }
+    }
+}
+
+pub(crate) fn to_wit_actions(actions: &[ActionSteps]) -> Vec<wit::ActionSteps> {
+    actions
+        .iter()
+        .map(|a| wit::ActionSteps {
+            action: a.action.clone(),
+            steps: a.steps.iter().map(|s| s.to_string()).collect(),
+        })
+        .collect()
+}
+
+impl BuildRequest {
+    pub(crate) fn to_wit(&self) -> wit::BuildInput {
+        wit::BuildInput {
+            config: self.config.to_string(),
+            actions: to_wit_actions(&self.actions),
+            platform: self.platform.clone(),
+        }
+    }
+}
+
+impl LintRequest {
+    pub(crate) fn to_wit(&self) -> wit::LintInput {
+        wit::LintInput {
+            config: self.config.to_string(),
+            actions: to_wit_actions(&self.actions),
+        }
+    }
+}
+
+/// Reads which version of the contract a component implements from its
+/// export names (`porter:mixin/build@1.0.0`), and checks that this host can
+/// load it. Errors say what the component exports instead.
+pub fn contract_version<'a>(
+    export_names: impl IntoIterator<Item = &'a str>,
+) -> Result<semver::Version, String> {
+    let names: Vec<&str> = export_names.into_iter().collect();
+    let mut versions = Vec::new();
+    for name in &names {
+        if let Some(rest) = name.strip_prefix(CONTRACT_PACKAGE)
+            && let Some((interface, version)) = rest.split_once('@')
+            && let Ok(version) = semver::Version::parse(version)
+        {
+            versions.push((interface, version));
+        }
+    }
+    let Some(newest) = versions.iter().map(|(_, v)| v.clone()).max() else {
+        let shown = if names.is_empty() {
+            "nothing".to_string()
+        } else {
+            names.join(", ")
+        };
+        return Err(format!(
+            "it does not implement the Porter mixin contract ({SUPPORTED_CONTRACT}): it exports {shown}. \
+             Build it with mixin-sdk, or export the `mixin` world of porter:mixin"
+        ));
+    };
+    if newest.major != 1 {
+        return Err(format!(
+            "it implements porter:mixin@{newest}, and this porter supports {SUPPORTED_CONTRACT}: \
+             install a porter that supports it, or a release of the mixin built for 1.x"
+        ));
+    }
+    let missing: Vec<&str> = REQUIRED_INTERFACES
+        .iter()
+        .copied()
+        .filter(|iface| !versions.iter().any(|(i, v)| i == iface && v.major == 1))
+        .collect();
+    if !missing.is_empty() {
+        return Err(format!(
+            "it implements only part of the Porter mixin contract: it lacks porter:mixin/{}",
+            missing.join(", porter:mixin/")
+        ));
+    }
+    Ok(newest)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_the_contract_version_from_exports() {
+        let v = contract_version([
+            "porter:mixin/metadata@1.0.0",
+            "porter:mixin/build@1.0.0",
+            "porter:mixin/lint@1.0.0",
+        ])
+        .unwrap();
+        assert_eq!(v, semver::Version::new(1, 0, 0));
+    }
+
+    #[test]
+    fn a_newer_minor_is_accepted() {
+        let v = contract_version([
+            "porter:mixin/metadata@1.2.0",
+            "porter:mixin/build@1.2.0",
+            "porter:mixin/lint@1.2.0",
+            "porter:mixin/runtime@1.2.0",
+        ])
+        .unwrap();
+        assert_eq!(v, semver::Version::new(1, 2, 0));
+    }
+
+    #[test]
+    fn other_components_and_majors_are_refused_with_what_they_export() {
+        let err = contract_version(["wasi:cli/run@0.2.6"]).unwrap_err();
+        assert!(
+            err.contains("does not implement the Porter mixin contract"),
+            "{err}"
+        );
+        assert!(err.contains("wasi:cli/run@0.2.6"), "{err}");
+
+        let err = contract_version(["porter:mixin/metadata@2.0.0"]).unwrap_err();
+        assert!(err.contains("porter:mixin@2.0.0"), "{err}");
+
+        let err = contract_version(["porter:mixin/metadata@1.0.0", "porter:mixin/build@1.0.0"])
+            .unwrap_err();
+        assert!(err.contains("lacks porter:mixin/lint"), "{err}");
+    }
+}

@@ -1,0 +1,244 @@
+//! `porter mixins install`: check that a `.wasm` really is the mixin it is
+//! installed as, compile it once, and only then move it into place.
+
+use std::path::Path;
+
+use anyhow::{Context, Result, bail};
+use sha2::{Digest, Sha256};
+use wasmtime::component::Component;
+
+use super::MixinHost;
+use super::contract::contract_version;
+use super::sandbox::MixinLabel;
+use super::store::{InstalledMixin, RECORD_FILE, SCHEMA_FILE, check_name};
+
+/// Larger than any mixin has reason to be; refuses before reading it all.
+const MAX_WASM_BYTES: u64 = 64 << 20;
+
+/// Where a mixin comes from and what the user expects of it.
+pub struct InstallRequest<'a> {
+    /// The name the user installs it as; the mixin must report this name.
+    pub name: &'a str,
+    /// `Some` when the user asked for a version: the mixin must report it.
+    pub version: Option<&'a semver::Version>,
+}
+
+pub fn sha256_digest(bytes: &[u8]) -> String {
+    format!("sha256:{}", hex::encode(Sha256::digest(bytes)))
+}
+
+impl MixinHost {
+    /// Installs the mixin in a local `.wasm` file.
+    pub fn install_file(
+        &self,
+        request: &InstallRequest<'_>,
+        file: &Path,
+    ) -> Result<InstalledMixin> {
+        check_name(request.name)?;
+        let meta =
+            std::fs::metadata(file).with_context(|| format!("cannot read {}", file.display()))?;
+        if !meta.is_file() {
+            bail!(
+                "{} is not a file: pass the path of the mixin's .wasm",
+                file.display()
+            );
+        }
+        if meta.len() > MAX_WASM_BYTES {
+            bail!(
+                "{} is {} MiB, larger than any mixin ({} MiB at most)",
+                file.display(),
+                meta.len() >> 20,
+                MAX_WASM_BYTES >> 20
+            );
+        }
+        let bytes =
+            std::fs::read(file).with_context(|| format!("cannot read {}", file.display()))?;
+        let absolute = std::path::absolute(file).unwrap_or_else(|_| file.to_path_buf());
+        let source = format!("file://{}", absolute.display());
+        self.install_bytes(request, &bytes, &source)
+            .with_context(|| {
+                format!(
+                    "cannot install {} as mixin {}",
+                    file.display(),
+                    request.name
+                )
+            })
+    }
+
+    /// Installs a mixin from its bytes; `source` is recorded as its origin.
+    pub fn install_bytes(
+        &self,
+        request: &InstallRequest<'_>,
+        wasm: &[u8],
+        source: &str,
+    ) -> Result<InstalledMixin> {
+        check_name(request.name)?;
+        check_is_component(wasm)?;
+        let engine = self.sandbox.engine();
+        let component = Component::new(engine, wasm)
+            .map_err(anyhow::Error::from)
+            .context("it is not a valid WebAssembly component")?;
+        let exports: Vec<String> = component
+            .component_type()
+            .exports(engine)
+            .map(|(name, _)| name.to_string())
+            .collect();
+        let api_version =
+            contract_version(exports.iter().map(String::as_str)).map_err(anyhow::Error::msg)?;
+
+        let label = MixinLabel {
+            name: request.name.to_string(),
+            version: String::new(),
+        };
+        let prepared = self
+            .sandbox
+            .prepare(&component, label)
+            .context("it needs something porter does not give mixins (mixins get no files, network or environment)")?;
+        let info = prepared.info()?;
+        if info.name != request.name {
+            bail!(
+                "the file is the mixin '{}', not '{}': install it as `porter mixins install {} --file ...`",
+                info.name,
+                request.name,
+                info.name
+            );
+        }
+        let version = parse_mixin_version(&info.version)?;
+        if let Some(wanted) = request.version
+            && wanted != &version
+        {
+            bail!(
+                "the file is {} {version}, not the requested version {wanted}",
+                info.name
+            );
+        }
+        let schema = prepared.schema()?;
+        let schema_json: serde_json::Value = serde_json::from_str(&schema)
+            .map_err(|e| anyhow::anyhow!("its schema (metadata.schema) is not JSON: {e}"))?;
+        if !schema_json.is_object() {
+            bail!("its schema (metadata.schema) is not a JSON object");
+        }
+
+        let digest = sha256_digest(wasm);
+        let record = InstalledMixin {
+            name: info.name.clone(),
+            version: version.clone(),
+            description: info.description,
+            author: info.author,
+            homepage: info.homepage,
+            license: info.license,
+            digest,
+            source: source.to_string(),
+            api_version,
+            dir: self.store.version_dir(&info.name, &version),
+        };
+        self.cache
+            .store(record.sha256_hex(), &component)
+            .context("cannot cache the compiled mixin")?;
+        self.move_into_place(&record, wasm, &schema)?;
+        Ok(record)
+    }
+
+    /// Writes the files in a staging directory beside the target, then
+    /// renames it into place: a mixin is installed whole or not at all.
+    fn move_into_place(&self, record: &InstalledMixin, wasm: &[u8], schema: &str) -> Result<()> {
+        let parent = record
+            .dir
+            .parent()
+            .context("a version directory has a parent")?;
+        std::fs::create_dir_all(parent)
+            .with_context(|| format!("cannot create {}", parent.display()))?;
+        let staging = tempfile::Builder::new()
+            .prefix(".staging-")
+            .tempdir_in(parent)
+            .with_context(|| format!("cannot write in {}", parent.display()))?;
+        let write = |file: &str, bytes: &[u8]| {
+            let path = staging.path().join(file);
+            std::fs::write(&path, bytes).with_context(|| format!("cannot write {}", path.display()))
+        };
+        write(&format!("{}.wasm", record.name), wasm)?;
+        write(SCHEMA_FILE, schema.as_bytes())?;
+        write(
+            RECORD_FILE,
+            format!("{}\n", serde_json::to_string_pretty(record)?).as_bytes(),
+        )?;
+
+        let replaced = if record.dir.exists() {
+            let aside = parent.join(format!(
+                ".replaced-{}-{}",
+                record.version,
+                std::process::id()
+            ));
+            std::fs::rename(&record.dir, &aside)
+                .with_context(|| format!("cannot replace {}", record.dir.display()))?;
+            Some(aside)
+        } else {
+            None
+        };
+        let staged = staging.keep();
+        if let Err(e) = std::fs::rename(&staged, &record.dir) {
+            // Put the previous install back; drop the staged copy.
+            if let Some(aside) = &replaced {
+                let _ = std::fs::rename(aside, &record.dir);
+            }
+            let _ = std::fs::remove_dir_all(&staged);
+            return Err(e)
+                .with_context(|| format!("cannot move the mixin into {}", record.dir.display()));
+        }
+        if let Some(aside) = replaced {
+            let _ = std::fs::remove_dir_all(aside);
+        }
+        Ok(())
+    }
+}
+
+/// Mixin versions are semver; a leading `v` (Porter's habit) is accepted.
+fn parse_mixin_version(text: &str) -> Result<semver::Version> {
+    semver::Version::parse(text.strip_prefix('v').unwrap_or(text)).map_err(|e| {
+        anyhow::anyhow!("it reports version '{text}', which is not semver (1.2.3): {e}")
+    })
+}
+
+/// Tells a component from a core module or from something else, so the
+/// error says what to do.
+fn check_is_component(bytes: &[u8]) -> Result<()> {
+    if bytes.len() < 8 || &bytes[..4] != b"\0asm" {
+        bail!(
+            "it is not a WebAssembly file (a mixin is a .wasm component built for wasm32-wasip2)"
+        );
+    }
+    if bytes[6..8] == [0, 0] {
+        bail!(
+            "it is a core WebAssembly module, not a component: build the mixin with \
+             `cargo build --target wasm32-wasip2` (crate-type cdylib) so it is a component"
+        );
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn versions_accept_a_leading_v() {
+        assert_eq!(
+            parse_mixin_version("v1.2.3").unwrap(),
+            semver::Version::new(1, 2, 3)
+        );
+        assert!(parse_mixin_version("latest").is_err());
+    }
+
+    #[test]
+    fn non_components_are_told_apart() {
+        let err = check_is_component(b"#!/bin/sh\necho")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("not a WebAssembly file"), "{err}");
+        let err = check_is_component(b"\0asm\x01\0\0\0")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("core WebAssembly module"), "{err}");
+        check_is_component(b"\0asm\x0d\0\x01\0").unwrap();
+    }
+}

@@ -1,0 +1,108 @@
+//! Mixins: the store of installed mixins in `PORTER_HOME`, and the sandboxed
+//! runtime that loads them and calls their hooks.
+//!
+//! - [`MixinStore`] reads what is installed (no wasm engine needed);
+//! - [`MixinHost`] installs mixins and loads them for hook calls;
+//! - [`PreparedMixin`] calls one mixin's hooks, each in a fresh sandbox.
+
+mod cache;
+pub mod contract;
+pub mod install;
+pub mod sandbox;
+mod store;
+
+use anyhow::{Context, Result, bail};
+use wasmtime::component::Component;
+
+pub use contract::{
+    ActionSteps, BuildRequest, BuildResponse, ConfigProblem, LintFinding, LintLevel, LintRequest,
+    MixinInfo, Refusal, StepLocation,
+};
+pub use install::InstallRequest;
+pub use sandbox::{
+    Hook, HookError, HookErrorKind, Limits, LogSink, MixinLabel, MixinLogLevel, PreparedMixin,
+    Sandbox,
+};
+pub use store::{InstalledMixin, MixinStore, check_name};
+
+use crate::home::PorterHome;
+use cache::PrecompiledCache;
+
+/// Installs mixins into `PORTER_HOME` and loads them for hook calls.
+pub struct MixinHost {
+    store: MixinStore,
+    sandbox: Sandbox,
+    cache: PrecompiledCache,
+}
+
+impl MixinHost {
+    /// A host with the default limits, logging mixins' messages to stderr.
+    pub fn new(home: &PorterHome) -> Result<Self> {
+        Self::with_options(home, Limits::default(), sandbox::stderr_log_sink())
+    }
+
+    pub fn with_options(home: &PorterHome, limits: Limits, log: LogSink) -> Result<Self> {
+        let sandbox = Sandbox::new(limits, log).context("cannot start the WebAssembly runtime")?;
+        let cache = PrecompiledCache::new(home.precompiled_dir(), sandbox.engine());
+        Ok(MixinHost {
+            store: MixinStore::new(home),
+            sandbox,
+            cache,
+        })
+    }
+
+    pub fn store(&self) -> &MixinStore {
+        &self.store
+    }
+
+    /// Loads an installed mixin from its precompiled form. The mixin is only
+    /// compiled when that form is missing or was made by another porter (and
+    /// is then cached again), after checking the wasm against the digest
+    /// recorded at install.
+    pub fn load(&self, mixin: &InstalledMixin) -> Result<PreparedMixin> {
+        let label = MixinLabel {
+            name: mixin.name.clone(),
+            version: mixin.version.to_string(),
+        };
+        let component = match self.cache.load(self.sandbox.engine(), mixin.sha256_hex()) {
+            Some(component) => component,
+            None => self.compile_installed(mixin)?,
+        };
+        self.sandbox
+            .prepare(&component, label)
+            .with_context(|| format!("cannot load mixin {} {}", mixin.name, mixin.version))
+    }
+
+    fn compile_installed(&self, mixin: &InstalledMixin) -> Result<Component> {
+        let path = mixin.wasm_path();
+        let bytes = std::fs::read(&path).with_context(|| {
+            format!(
+                "cannot read {}: reinstall mixin {}",
+                path.display(),
+                mixin.name
+            )
+        })?;
+        let digest = install::sha256_digest(&bytes);
+        if digest != mixin.digest {
+            bail!(
+                "{} has changed since it was installed (digest {digest}, installed as {}): reinstall mixin {}",
+                path.display(),
+                mixin.digest,
+                mixin.name
+            );
+        }
+        let component = Component::new(self.sandbox.engine(), &bytes)
+            .map_err(anyhow::Error::from)
+            .with_context(|| format!("cannot compile mixin {} {}", mixin.name, mixin.version))?;
+        // A failed cache write only costs the next build a compile.
+        let _ = self.cache.store(mixin.sha256_hex(), &component);
+        Ok(component)
+    }
+
+    /// Compiles a `.wasm` without installing it: for tools and benchmarks
+    /// that measure or inspect a mixin outside the store.
+    pub fn prepare_uninstalled(&self, wasm: &[u8], label: MixinLabel) -> Result<PreparedMixin> {
+        let component = Component::new(self.sandbox.engine(), wasm).map_err(anyhow::Error::from)?;
+        self.sandbox.prepare(&component, label)
+    }
+}

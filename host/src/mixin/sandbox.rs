@@ -1,0 +1,525 @@
+//! The sandbox mixins run in: one wasmtime engine per process, and for every
+//! hook call a fresh store that grants nothing (no preopened directories, no
+//! environment, no arguments, no network, no stdin), with a memory cap and an
+//! epoch deadline. Whatever goes wrong inside becomes a [`HookError`] that
+//! names the mixin, never a host panic or hang.
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+
+use wasmtime::component::{Component, HasSelf, Linker, ResourceTable};
+use wasmtime::{Config, Engine, Store, Trap};
+use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
+use wasmtime_wasi::{I32Exit, WasiCtx, WasiCtxView, WasiView};
+
+use super::contract::v1::{self, porter::mixin::types::LogLevel};
+use super::contract::{BuildRequest, BuildResponse, LintFinding, LintRequest, MixinInfo, Refusal};
+
+/// How much a hook call may use. The defaults are generous for a hook that
+/// turns a few kilobytes of config into Dockerfile lines.
+#[derive(Debug, Clone)]
+pub struct Limits {
+    /// Linear memory of the mixin's instance (all its memories together).
+    pub memory_bytes: usize,
+    /// Wall time of one `build` or `lint` call.
+    pub hook_timeout: Duration,
+    /// Wall time of `metadata` calls (`info`, `schema`), which must be cheap.
+    pub metadata_timeout: Duration,
+    /// Bytes a hook may return (Dockerfile lines, lint results, schema).
+    pub output_bytes: usize,
+    /// Bytes of stderr kept (panic messages go there); writing past it traps.
+    pub stderr_bytes: usize,
+    /// Log messages shown per call; the rest are counted, not shown.
+    pub log_messages: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            memory_bytes: 64 << 20,
+            hook_timeout: Duration::from_secs(10),
+            metadata_timeout: Duration::from_secs(2),
+            output_bytes: 4 << 20,
+            stderr_bytes: 256 << 10,
+            log_messages: 200,
+        }
+    }
+}
+
+/// How often the epoch advances: the granularity of every deadline.
+const EPOCH_TICK: Duration = Duration::from_millis(10);
+/// Longest log message shown; longer ones are cut.
+const LOG_MESSAGE_BYTES: usize = 4 << 10;
+
+/// The wasmtime engine, the linker of what mixins may import, and the epoch
+/// ticker. One per process; cheap to share.
+pub struct Sandbox {
+    engine: Engine,
+    linker: Linker<HookState>,
+    limits: Limits,
+    log: LogSink,
+}
+
+/// Where mixins' log messages go (after the sandbox has bounded them).
+pub type LogSink = Arc<dyn Fn(&MixinLabel, MixinLogLevel, &str) + Send + Sync>;
+
+pub use super::contract::v1::porter::mixin::types::LogLevel as MixinLogLevel;
+
+/// The default sink: stderr, debug and trace only with `PORTER_DEBUG` set.
+pub fn stderr_log_sink() -> LogSink {
+    let verbose = std::env::var_os("PORTER_DEBUG").is_some_and(|v| !v.is_empty() && v != "0");
+    Arc::new(move |label, level, message| {
+        let level = match level {
+            LogLevel::Trace | LogLevel::Debug if !verbose => return,
+            LogLevel::Trace => "trace",
+            LogLevel::Debug => "debug",
+            LogLevel::Info => "info",
+            LogLevel::Warn => "warning",
+            LogLevel::Error => "error",
+        };
+        eprintln!("[{label}] {level}: {message}");
+    })
+}
+
+impl Sandbox {
+    pub fn new(limits: Limits, log: LogSink) -> anyhow::Result<Self> {
+        let mut config = Config::new();
+        config.wasm_component_model(true);
+        config.epoch_interruption(true);
+        // Threads, GC and the other proposals mixins have no use for are not
+        // compiled into this wasmtime (see the workspace's feature list).
+        let engine = Engine::new(&config)?;
+
+        let mut linker = Linker::new(&engine);
+        // WASI with an empty context: a Rust guest's std imports these
+        // interfaces even when it never uses them; every call that would
+        // reach outside (files, sockets, env) finds nothing granted.
+        wasmtime_wasi::p2::add_to_linker_sync(&mut linker)?;
+        v1::Mixin::add_to_linker::<_, HasSelf<HookState>>(&mut linker, |state| state)?;
+
+        spawn_epoch_ticker(&engine);
+        Ok(Sandbox {
+            engine,
+            linker,
+            limits,
+            log,
+        })
+    }
+
+    pub fn engine(&self) -> &Engine {
+        &self.engine
+    }
+
+    pub fn limits(&self) -> &Limits {
+        &self.limits
+    }
+
+    /// Checks that `component` can be instantiated here (it imports nothing
+    /// the host does not provide) and prepares it for calls.
+    pub fn prepare(
+        &self,
+        component: &Component,
+        label: MixinLabel,
+    ) -> anyhow::Result<PreparedMixin> {
+        let pre = self.linker.instantiate_pre(component)?;
+        let pre = v1::MixinPre::new(pre)?;
+        Ok(PreparedMixin {
+            pre,
+            label,
+            engine: self.engine.clone(),
+            limits: self.limits.clone(),
+            log: self.log.clone(),
+        })
+    }
+}
+
+/// Advances the engine's epoch every tick until the engine is dropped.
+fn spawn_epoch_ticker(engine: &Engine) {
+    let weak = engine.weak();
+    std::thread::Builder::new()
+        .name("porter-epoch".into())
+        .spawn(move || {
+            while let Some(engine) = weak.upgrade() {
+                engine.increment_epoch();
+                drop(engine);
+                std::thread::sleep(EPOCH_TICK);
+            }
+        })
+        .expect("spawning the epoch ticker thread");
+}
+
+/// `name version` of a mixin, as every message about it shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MixinLabel {
+    pub name: String,
+    pub version: String,
+}
+
+impl fmt::Display for MixinLabel {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.version.is_empty() {
+            write!(f, "{}", self.name)
+        } else {
+            write!(f, "{} {}", self.name, self.version)
+        }
+    }
+}
+
+/// A mixin ready to have its hooks called, each call in a fresh instance.
+pub struct PreparedMixin {
+    pre: v1::MixinPre<HookState>,
+    label: MixinLabel,
+    engine: Engine,
+    limits: Limits,
+    log: LogSink,
+}
+
+impl PreparedMixin {
+    pub fn label(&self) -> &MixinLabel {
+        &self.label
+    }
+
+    pub fn info(&self) -> Result<MixinInfo, HookError> {
+        let info = self.call(Hook::Info, |m, s| {
+            m.porter_mixin_metadata().call_info(s).map(Ok::<_, Refusal>)
+        })?;
+        let size =
+            info.name.len() + info.version.len() + info.description.len() + info.author.len();
+        self.check_size(Hook::Info, size, String::new())?;
+        Ok(info.into())
+    }
+
+    pub fn schema(&self) -> Result<String, HookError> {
+        let schema = self.call(Hook::Schema, |m, s| {
+            m.porter_mixin_metadata()
+                .call_schema(s)
+                .map(Ok::<_, Refusal>)
+        })?;
+        self.check_size(Hook::Schema, schema.len(), String::new())?;
+        Ok(schema)
+    }
+
+    pub fn build(&self, request: &BuildRequest) -> Result<BuildResponse, HookError> {
+        let input = request.to_wit();
+        let output = self.call(Hook::Build, |m, s| {
+            m.porter_mixin_build().call_build(s, &input)
+        })?;
+        let size = output
+            .dockerfile_lines
+            .iter()
+            .chain(&output.warnings)
+            .map(String::len)
+            .sum();
+        self.check_size(Hook::Build, size, String::new())?;
+        Ok(output.into())
+    }
+
+    pub fn lint(&self, request: &LintRequest) -> Result<Vec<LintFinding>, HookError> {
+        let input = request.to_wit();
+        let results = self.call(Hook::Lint, |m, s| {
+            m.porter_mixin_lint().call_lint(s, &input)
+        })?;
+        let size = results
+            .iter()
+            .map(|r| r.code.len() + r.title.len() + r.message.len() + 64)
+            .sum();
+        self.check_size(Hook::Lint, size, String::new())?;
+        Ok(results.into_iter().map(Into::into).collect())
+    }
+
+    /// One hook call in a fresh store. `f` returns the hook's own
+    /// `Result` (a refusal) inside wasmtime's (a crash).
+    fn call<T, E: Into<Refusal>>(
+        &self,
+        hook: Hook,
+        f: impl FnOnce(&v1::Mixin, &mut Store<HookState>) -> wasmtime::Result<Result<T, E>>,
+    ) -> Result<T, HookError> {
+        let timeout = match hook {
+            Hook::Info | Hook::Schema => self.limits.metadata_timeout,
+            Hook::Build | Hook::Lint => self.limits.hook_timeout,
+        };
+        let stderr = MemoryOutputPipe::new(self.limits.stderr_bytes);
+        let state = HookState {
+            wasi: WasiCtx::builder().stderr(stderr.clone()).build(),
+            table: ResourceTable::new(),
+            memory: MemoryCap {
+                limit: self.limits.memory_bytes,
+                hit: false,
+            },
+            log: LogRelay {
+                label: self.label.clone(),
+                sink: self.log.clone(),
+                shown: 0,
+                dropped: 0,
+                max: self.limits.log_messages,
+            },
+        };
+        let mut store = Store::new(&self.engine, state);
+        store.limiter(|state| &mut state.memory);
+        store.set_epoch_deadline(ticks(timeout));
+        store.epoch_deadline_trap();
+
+        let outcome = self
+            .pre
+            .instantiate(&mut store)
+            .and_then(|mixin| f(&mixin, &mut store));
+        store.data_mut().log.finish();
+        let stderr = String::from_utf8_lossy(&stderr.contents()).into_owned();
+        let fail = |kind| HookError {
+            mixin: self.label.clone(),
+            hook,
+            kind,
+            stderr: stderr.clone(),
+        };
+        match outcome {
+            Ok(Ok(value)) => Ok(value),
+            Ok(Err(refusal)) => Err(fail(HookErrorKind::Refused(refusal.into()))),
+            Err(error) => Err(fail(classify(&error, timeout, store.data().memory))),
+        }
+    }
+
+    fn check_size(&self, hook: Hook, bytes: usize, stderr: String) -> Result<(), HookError> {
+        if bytes > self.limits.output_bytes {
+            return Err(HookError {
+                mixin: self.label.clone(),
+                hook,
+                kind: HookErrorKind::OutputTooLarge {
+                    bytes,
+                    limit: self.limits.output_bytes,
+                },
+                stderr,
+            });
+        }
+        Ok(())
+    }
+}
+
+fn ticks(timeout: Duration) -> u64 {
+    (timeout.as_millis() / EPOCH_TICK.as_millis()).max(1) as u64
+}
+
+/// Turns a wasmtime error (a trap, an exit, a denied memory grow...) into
+/// what the user is told.
+fn classify(error: &wasmtime::Error, timeout: Duration, memory: MemoryCap) -> HookErrorKind {
+    if memory.hit {
+        return HookErrorKind::OutOfMemory {
+            limit: memory.limit,
+        };
+    }
+    if let Some(exit) = error.downcast_ref::<I32Exit>() {
+        return HookErrorKind::Exited { status: exit.0 };
+    }
+    match error.downcast_ref::<Trap>() {
+        Some(Trap::Interrupt) => HookErrorKind::TimedOut { limit: timeout },
+        Some(Trap::StackOverflow) => HookErrorKind::Crashed {
+            reason: "stack overflow".into(),
+        },
+        Some(Trap::UnreachableCodeReached) => HookErrorKind::Crashed {
+            reason: "it panicked or aborted (wasm `unreachable` executed)".into(),
+        },
+        Some(trap) => HookErrorKind::Crashed {
+            reason: trap.to_string(),
+        },
+        None => HookErrorKind::Crashed {
+            reason: format!("{error:#}"),
+        },
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Hook {
+    Info,
+    Schema,
+    Build,
+    Lint,
+}
+
+impl fmt::Display for Hook {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Hook::Info => "metadata.info",
+            Hook::Schema => "metadata.schema",
+            Hook::Build => "build",
+            Hook::Lint => "lint",
+        })
+    }
+}
+
+/// A hook call that did not produce an answer.
+#[derive(Debug, Clone)]
+pub struct HookError {
+    pub mixin: MixinLabel,
+    pub hook: Hook,
+    pub kind: HookErrorKind,
+    /// What the mixin wrote to stderr (a panic's message goes there).
+    pub stderr: String,
+}
+
+#[derive(Debug, Clone)]
+pub enum HookErrorKind {
+    /// The mixin answered with an error of its own.
+    Refused(Refusal),
+    TimedOut {
+        limit: Duration,
+    },
+    OutOfMemory {
+        limit: usize,
+    },
+    OutputTooLarge {
+        bytes: usize,
+        limit: usize,
+    },
+    Exited {
+        status: i32,
+    },
+    Crashed {
+        reason: String,
+    },
+}
+
+impl fmt::Display for HookError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let (mixin, hook) = (&self.mixin, self.hook);
+        match &self.kind {
+            HookErrorKind::Refused(refusal) => write!(f, "mixin {mixin} ({hook}): {refusal}")?,
+            HookErrorKind::TimedOut { limit } => write!(
+                f,
+                "mixin {mixin} ({hook}) did not finish within {:.1}s and was stopped",
+                limit.as_secs_f64()
+            )?,
+            HookErrorKind::OutOfMemory { limit } => write!(
+                f,
+                "mixin {mixin} ({hook}) tried to use more than {} MiB of memory and was stopped",
+                limit >> 20
+            )?,
+            HookErrorKind::OutputTooLarge { bytes, limit } => write!(
+                f,
+                "mixin {mixin} ({hook}) returned {bytes} bytes, more than the {limit} bytes a hook may return"
+            )?,
+            HookErrorKind::Exited { status } => write!(
+                f,
+                "mixin {mixin} ({hook}) exited with status {status} instead of returning"
+            )?,
+            HookErrorKind::Crashed { reason } => {
+                write!(f, "mixin {mixin} ({hook}) crashed: {reason}")?
+            }
+        }
+        let stderr = self.stderr.trim_end();
+        if !stderr.is_empty() {
+            write!(f, "\nmixin stderr:\n{}", indent(stderr))?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for HookError {}
+
+fn indent(text: &str) -> String {
+    text.lines()
+        .map(|l| format!("  {l}"))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// Per-call state: the (empty) WASI context, the memory cap and the log.
+pub(crate) struct HookState {
+    wasi: WasiCtx,
+    table: ResourceTable,
+    memory: MemoryCap,
+    log: LogRelay,
+}
+
+impl WasiView for HookState {
+    fn ctx(&mut self) -> WasiCtxView<'_> {
+        WasiCtxView {
+            ctx: &mut self.wasi,
+            table: &mut self.table,
+        }
+    }
+}
+
+/// Caps linear memory and remembers that it did, so the error can say
+/// "memory" rather than whatever the guest did after a failed allocation.
+#[derive(Debug, Clone, Copy)]
+struct MemoryCap {
+    limit: usize,
+    hit: bool,
+}
+
+impl wasmtime::ResourceLimiter for MemoryCap {
+    fn memory_growing(
+        &mut self,
+        _current: usize,
+        desired: usize,
+        _max: Option<usize>,
+    ) -> wasmtime::Result<bool> {
+        if desired > self.limit {
+            self.hit = true;
+            wasmtime::bail!("memory cap of {} bytes reached", self.limit);
+        }
+        Ok(true)
+    }
+
+    fn table_growing(
+        &mut self,
+        _current: usize,
+        desired: usize,
+        _max: Option<usize>,
+    ) -> wasmtime::Result<bool> {
+        Ok(desired <= 1 << 20)
+    }
+
+    fn instances(&self) -> usize {
+        100
+    }
+
+    fn tables(&self) -> usize {
+        100
+    }
+
+    fn memories(&self) -> usize {
+        10
+    }
+}
+
+/// Passes a mixin's log messages to the sink, bounded in count and length.
+struct LogRelay {
+    label: MixinLabel,
+    sink: LogSink,
+    shown: usize,
+    dropped: usize,
+    max: usize,
+}
+
+impl LogRelay {
+    fn finish(&mut self) {
+        if self.dropped > 0 {
+            let note = format!("{} more log messages were not shown", self.dropped);
+            (self.sink)(&self.label, LogLevel::Warn, &note);
+            self.dropped = 0;
+        }
+    }
+}
+
+impl v1::porter::mixin::types::Host for HookState {}
+
+impl v1::porter::mixin::host::Host for HookState {
+    fn log(&mut self, level: LogLevel, mut message: String) {
+        let relay = &mut self.log;
+        if relay.shown >= relay.max {
+            relay.dropped += 1;
+            return;
+        }
+        relay.shown += 1;
+        if message.len() > LOG_MESSAGE_BYTES {
+            let cut = (0..=LOG_MESSAGE_BYTES)
+                .rev()
+                .find(|&i| message.is_char_boundary(i))
+                .unwrap_or(0);
+            message.truncate(cut);
+            message.push_str("… (cut)");
+        }
+        (relay.sink)(&relay.label, level, &message);
+    }
+}

@@ -1,0 +1,232 @@
+//! Installed mixins on disk: `PORTER_HOME/mixins/<name>/<version>/` holds
+//! `<name>.wasm`, `mixin.json` (the record below) and `schema.json`. Several
+//! versions of a mixin live side by side. Reading the store needs no wasm
+//! engine, so listing is instant.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result, bail};
+use serde::{Deserialize, Serialize};
+
+use crate::home::PorterHome;
+
+pub const RECORD_FILE: &str = "mixin.json";
+pub const SCHEMA_FILE: &str = "schema.json";
+
+/// What porter knows about an installed mixin, without loading it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct InstalledMixin {
+    pub name: String,
+    pub version: semver::Version,
+    #[serde(default)]
+    pub description: String,
+    #[serde(default)]
+    pub author: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub homepage: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub license: Option<String>,
+    /// `sha256:<hex>` of the `.wasm`.
+    pub digest: String,
+    /// Where it was installed from (`file:///...`, a URL, a registry ref).
+    pub source: String,
+    /// The contract version the component implements (`1.0.0`).
+    pub api_version: semver::Version,
+    /// Directory holding the files; not stored, known from where it was read.
+    #[serde(skip)]
+    pub dir: PathBuf,
+}
+
+impl InstalledMixin {
+    pub fn wasm_path(&self) -> PathBuf {
+        self.dir.join(format!("{}.wasm", self.name))
+    }
+
+    pub fn schema_path(&self) -> PathBuf {
+        self.dir.join(SCHEMA_FILE)
+    }
+
+    /// The hex part of the digest.
+    pub fn sha256_hex(&self) -> &str {
+        self.digest.strip_prefix("sha256:").unwrap_or(&self.digest)
+    }
+}
+
+/// A mixin name is also a directory name: keep it to what porter.yaml
+/// authors write (`helm3`, `docker-compose`, `az_cli`).
+pub fn check_name(name: &str) -> Result<()> {
+    let valid = !name.is_empty()
+        && name.len() <= 64
+        && name.starts_with(|c: char| c.is_ascii_lowercase() || c.is_ascii_digit())
+        && name
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_');
+    if !valid {
+        bail!(
+            "'{name}' is not a valid mixin name: use lowercase letters, digits, '-' and '_', starting with a letter or digit"
+        );
+    }
+    Ok(())
+}
+
+pub struct MixinStore {
+    dir: PathBuf,
+    precompiled_dir: PathBuf,
+}
+
+impl MixinStore {
+    pub fn new(home: &PorterHome) -> Self {
+        MixinStore {
+            dir: home.mixins_dir(),
+            precompiled_dir: home.precompiled_dir(),
+        }
+    }
+
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// Where a version of a mixin is (or would be) installed.
+    pub fn version_dir(&self, name: &str, version: &semver::Version) -> PathBuf {
+        self.dir.join(name).join(version.to_string())
+    }
+
+    /// Every installed mixin, by name then version.
+    pub fn list(&self) -> Result<Vec<InstalledMixin>> {
+        let mut all = Vec::new();
+        for name in read_dir_names(&self.dir)? {
+            if check_name(&name).is_ok() {
+                all.extend(self.versions(&name)?);
+            }
+        }
+        all.sort_by(|a, b| a.name.cmp(&b.name).then(a.version.cmp(&b.version)));
+        Ok(all)
+    }
+
+    /// The installed versions of one mixin, oldest first.
+    pub fn versions(&self, name: &str) -> Result<Vec<InstalledMixin>> {
+        let mut found = Vec::new();
+        for entry in read_dir_names(&self.dir.join(name))? {
+            if entry.starts_with('.') {
+                continue; // staging and trash directories of an install
+            }
+            let dir = self.dir.join(name).join(&entry);
+            found.push(read_record(&dir)?);
+        }
+        found.sort_by(|a, b| a.version.cmp(&b.version));
+        Ok(found)
+    }
+
+    /// Removes one version (or all versions) of a mixin and returns what was
+    /// removed. Removal renames first, so an interrupted uninstall leaves
+    /// either the whole version or nothing that looks installed.
+    pub fn remove(
+        &self,
+        name: &str,
+        version: Option<&semver::Version>,
+    ) -> Result<Vec<InstalledMixin>> {
+        check_name(name)?;
+        let installed = self.versions(name)?;
+        if installed.is_empty() {
+            bail!("mixin {name} is not installed (see `porter mixins list`)");
+        }
+        let doomed: Vec<InstalledMixin> = match version {
+            Some(v) => {
+                let Some(one) = installed.iter().find(|m| &m.version == v) else {
+                    let have: Vec<String> =
+                        installed.iter().map(|m| m.version.to_string()).collect();
+                    bail!(
+                        "mixin {name} {v} is not installed; installed versions: {}",
+                        have.join(", ")
+                    );
+                };
+                vec![one.clone()]
+            }
+            None => installed,
+        };
+        for mixin in &doomed {
+            let trash = self
+                .dir
+                .join(name)
+                .join(format!(".removing-{}", mixin.version));
+            std::fs::rename(&mixin.dir, &trash)
+                .with_context(|| format!("cannot remove {}", mixin.dir.display()))?;
+            std::fs::remove_dir_all(&trash)
+                .with_context(|| format!("cannot remove {}", trash.display()))?;
+        }
+        // Compiled code nobody installed uses any more goes too.
+        let remaining = self.list()?;
+        for mixin in &doomed {
+            if !remaining.iter().any(|m| m.digest == mixin.digest) {
+                super::cache::remove_compiled(&self.precompiled_dir, mixin.sha256_hex());
+            }
+        }
+        if self.versions(name)?.is_empty() {
+            let _ = std::fs::remove_dir_all(self.dir.join(name));
+        }
+        Ok(doomed)
+    }
+}
+
+fn read_record(dir: &Path) -> Result<InstalledMixin> {
+    let path = dir.join(RECORD_FILE);
+    let text = std::fs::read_to_string(&path).with_context(|| {
+        format!(
+            "cannot read {}: reinstall this mixin, or remove the directory {}",
+            path.display(),
+            dir.display()
+        )
+    })?;
+    let mut record: InstalledMixin = serde_json::from_str(&text).with_context(|| {
+        format!(
+            "{} is damaged: reinstall this mixin, or remove the directory {}",
+            path.display(),
+            dir.display()
+        )
+    })?;
+    record.dir = dir.to_path_buf();
+    Ok(record)
+}
+
+/// Names in a directory, sorted; an absent directory has none.
+fn read_dir_names(dir: &Path) -> Result<Vec<String>> {
+    let entries = match std::fs::read_dir(dir) {
+        Ok(entries) => entries,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) => return Err(e).with_context(|| format!("cannot read {}", dir.display())),
+    };
+    let mut names = Vec::new();
+    for entry in entries {
+        let entry = entry.with_context(|| format!("cannot read {}", dir.display()))?;
+        if entry.file_type().map(|t| t.is_dir()).unwrap_or(false) {
+            names.push(entry.file_name().to_string_lossy().into_owned());
+        }
+    }
+    names.sort();
+    Ok(names)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_that_are_paths_or_odd_are_refused() {
+        for bad in [
+            "",
+            "../etc",
+            "a/b",
+            "Exec",
+            "-x",
+            ".hidden",
+            "x y",
+            &"a".repeat(65),
+        ] {
+            assert!(check_name(bad).is_err(), "{bad:?} was accepted");
+        }
+        for good in ["exec", "helm3", "docker-compose", "az_cli", "0day"] {
+            check_name(good).unwrap();
+        }
+    }
+}

@@ -1,0 +1,109 @@
+//! Between the contract's generated types and the SDK's: what
+//! [`crate::export_mixin!`] calls.
+
+use crate::bindings::porter::mixin::types as wit;
+use crate::input::{decode_actions, decode_config};
+use crate::{BuildInput, LintInput, LintLevel, Mixin, MixinError};
+
+pub fn info<M: Mixin>() -> wit::MixinInfo {
+    let info = M::info();
+    wit::MixinInfo {
+        name: info.name,
+        version: info.version,
+        description: info.description,
+        author: info.author,
+        homepage: info.homepage,
+        license: info.license,
+    }
+}
+
+pub fn schema<M: Mixin>() -> String {
+    M::schema()
+}
+
+pub fn build<M: Mixin>(input: wit::BuildInput) -> Result<wit::BuildOutput, wit::MixinError> {
+    let typed = (|| {
+        Ok(BuildInput {
+            config: decode_config(&input.config)?,
+            actions: decode_actions(input.actions)?,
+            platform: input.platform,
+        })
+    })()
+    .map_err(to_wit_error)?;
+    let output = M::build(typed).map_err(to_wit_error)?;
+    Ok(wit::BuildOutput {
+        dockerfile_lines: output.dockerfile_lines,
+        warnings: output.warnings,
+    })
+}
+
+pub fn lint<M: Mixin>(input: wit::LintInput) -> Result<Vec<wit::LintResult>, wit::MixinError> {
+    let typed = (|| {
+        Ok(LintInput {
+            config: decode_config(&input.config)?,
+            actions: decode_actions(input.actions)?,
+        })
+    })()
+    .map_err(to_wit_error)?;
+    let results = M::lint(typed).map_err(to_wit_error)?;
+    Ok(results
+        .into_iter()
+        .map(|r| wit::LintResult {
+            code: r.code,
+            level: match r.level {
+                LintLevel::Error => wit::LintLevel::Error,
+                LintLevel::Warning => wit::LintLevel::Warning,
+            },
+            title: r.title,
+            message: r.message,
+            url: r.url,
+            location: wit::StepLocation {
+                action: r.location.action,
+                step_number: r.location.step_number,
+                step_description: r.location.step_description,
+                pointer: r.location.pointer,
+            },
+        })
+        .collect())
+}
+
+fn to_wit_error(error: MixinError) -> wit::MixinError {
+    match error {
+        MixinError::InvalidConfig(problems) => wit::MixinError::InvalidConfig(
+            problems
+                .into_iter()
+                .map(|p| wit::ConfigProblem {
+                    pointer: p.pointer,
+                    message: p.message,
+                })
+                .collect(),
+        ),
+        MixinError::Unsupported(m) => wit::MixinError::Unsupported(m),
+        MixinError::Failed(m) => wit::MixinError::Failed(m),
+    }
+}
+
+/// The schema a mixin gets when it does not write its own: any mapping
+/// under its name, in every action.
+pub fn permissive_schema(name: &str) -> String {
+    let step = serde_json::json!({
+        "type": "object",
+        "properties": { name: { "type": "object" } },
+        "required": [name],
+        "additionalProperties": false,
+    });
+    serde_json::json!({
+        "$schema": "http://json-schema.org/draft-07/schema#",
+        "definitions": {
+            "installStep": step, "upgradeStep": step, "invokeStep": step, "uninstallStep": step,
+        },
+        "type": "object",
+        "properties": {
+            "install": { "type": "array", "items": { "$ref": "#/definitions/installStep" } },
+            "upgrade": { "type": "array", "items": { "$ref": "#/definitions/upgradeStep" } },
+            "uninstall": { "type": "array", "items": { "$ref": "#/definitions/uninstallStep" } },
+        },
+        "additionalProperties": { "type": "array", "items": { "$ref": "#/definitions/invokeStep" } },
+    })
+    .to_string()
+}

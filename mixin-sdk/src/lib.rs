@@ -1,0 +1,267 @@
+//! Write a [Porter](https://porter.sh) mixin in Rust.
+//!
+//! A mixin is a WebAssembly component that Porter loads while it builds a
+//! bundle. Porter asks it for the Dockerfile lines the bundle's invocation
+//! image needs ([`Mixin::build`]) and for lint results on the steps that use
+//! it ([`Mixin::lint`]). The mixin runs sandboxed: it gets no files, no
+//! network, no environment and a bounded amount of time and memory, and
+//! everything it needs arrives as typed input.
+//!
+//! You implement [`Mixin`] and call [`export_mixin!`] once. You never touch
+//! wit-bindgen or the WIT contract yourself.
+//!
+//! # Example
+//!
+//! A mixin that installs a Debian package named in its config, and warns
+//! about steps without a description:
+//!
+//! ```no_run
+//! use mixin_sdk::{
+//!     BuildInput, BuildOutput, LintInput, LintResult, Mixin, MixinError, MixinInfo,
+//!     StepLocation,
+//! };
+//! use serde::Deserialize;
+//!
+//! #[derive(Deserialize, Default)]
+//! #[serde(default, deny_unknown_fields)]
+//! struct Config {
+//!     packages: Vec<String>,
+//! }
+//!
+//! #[derive(Deserialize)]
+//! #[serde(deny_unknown_fields)]
+//! struct Step {
+//!     description: Option<String>,
+//!     command: String,
+//! }
+//!
+//! struct Apt;
+//!
+//! impl Mixin for Apt {
+//!     type Config = Config;
+//!     type Step = Step;
+//!
+//!     fn info() -> MixinInfo {
+//!         MixinInfo::new("apt", env!("CARGO_PKG_VERSION"))
+//!             .description("Installs Debian packages into the invocation image")
+//!             .author("Example Authors")
+//!     }
+//!
+//!     fn build(input: BuildInput<Config, Step>) -> Result<BuildOutput, MixinError> {
+//!         if input.config.packages.is_empty() {
+//!             return Err(MixinError::invalid_config("/packages", "name at least one package"));
+//!         }
+//!         let mut out = BuildOutput::new();
+//!         out.apt_install(&input.config.packages);
+//!         Ok(out)
+//!     }
+//!
+//!     fn lint(input: LintInput<Config, Step>) -> Result<Vec<LintResult>, MixinError> {
+//!         let mut results = Vec::new();
+//!         for action in &input.actions {
+//!             for (index, step) in action.steps.iter().enumerate() {
+//!                 if step.description.is_none() {
+//!                     let at = StepLocation::new(&action.name, index);
+//!                     results.push(
+//!                         LintResult::warning("apt-100", "Step has no description", at)
+//!                             .message("Add a description: it is shown while the bundle runs."),
+//!                     );
+//!                 }
+//!             }
+//!         }
+//!         Ok(results)
+//!     }
+//! }
+//!
+//! mixin_sdk::export_mixin!(Apt);
+//! ```
+//!
+//! Build it as a component (no adapter, no extra tool):
+//!
+//! ```text
+//! rustup target add wasm32-wasip2
+//! cargo build --release --target wasm32-wasip2      # crate-type = ["cdylib"]
+//! porter mixins install apt --file target/wasm32-wasip2/release/apt.wasm
+//! ```
+//!
+//! # What the sandbox means for you
+//!
+//! - `std::fs`, `std::net` and `std::env` fail: pass what you need through
+//!   porter.yaml (`config`, steps) instead.
+//! - A panic becomes an error that names your mixin and shows the panic
+//!   message; so does running past the deadline or the memory cap.
+//! - Use [`log`] rather than `println!` to tell the user something.
+
+mod error;
+mod glue;
+mod input;
+mod lint;
+pub mod log;
+mod output;
+
+pub use error::{ConfigProblem, MixinError};
+pub use input::{Action, BuildInput, LintInput, NoConfig};
+pub use lint::{LintLevel, LintResult, StepLocation};
+pub use output::BuildOutput;
+
+/// The generated bindings of the `porter:mixin` contract. Not part of the
+/// SDK's API: [`export_mixin!`] uses them.
+#[doc(hidden)]
+pub mod bindings {
+    wit_bindgen::generate!({
+        path: "../wit",
+        world: "mixin",
+        pub_export_macro: true,
+        export_macro_name: "export_world",
+        default_bindings_module: "mixin_sdk::bindings",
+    });
+}
+
+#[doc(hidden)]
+pub mod __private {
+    pub use crate::glue::{build, info, lint, schema};
+}
+
+/// The version of the `porter:mixin` contract this SDK builds against.
+pub const CONTRACT_VERSION: &str = "1.0.0";
+
+/// Who a mixin is: returned by [`Mixin::info`], recorded by Porter at install
+/// time and in every bundle built with the mixin.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MixinInfo {
+    pub name: String,
+    pub version: String,
+    pub description: String,
+    pub author: String,
+    pub homepage: Option<String>,
+    pub license: Option<String>,
+}
+
+impl MixinInfo {
+    /// `name` is what bundle authors write under `mixins:`; `version` is the
+    /// mixin's semver release, usually `env!("CARGO_PKG_VERSION")`.
+    pub fn new(name: impl Into<String>, version: impl Into<String>) -> Self {
+        MixinInfo {
+            name: name.into(),
+            version: version.into(),
+            description: String::new(),
+            author: String::new(),
+            homepage: None,
+            license: None,
+        }
+    }
+
+    pub fn description(mut self, description: impl Into<String>) -> Self {
+        self.description = description.into();
+        self
+    }
+
+    pub fn author(mut self, author: impl Into<String>) -> Self {
+        self.author = author.into();
+        self
+    }
+
+    pub fn homepage(mut self, homepage: impl Into<String>) -> Self {
+        self.homepage = Some(homepage.into());
+        self
+    }
+
+    pub fn license(mut self, license: impl Into<String>) -> Self {
+        self.license = Some(license.into());
+        self
+    }
+}
+
+/// A Porter mixin. Implement it on a unit struct and pass that struct to
+/// [`export_mixin!`].
+///
+/// Every hook is a plain function of its input: the host may call hooks in
+/// any order, each in a fresh instance, so keep no state between calls.
+pub trait Mixin {
+    /// The mixin's `config` block in porter.yaml. Use [`NoConfig`] when the
+    /// mixin takes none; a mixin declared by name only gets `null`, which is
+    /// read as an empty mapping when `Config` cannot be read from `null`.
+    type Config: serde::de::DeserializeOwned;
+
+    /// One step's body: the mapping under the mixin's name in an action.
+    /// Use `serde_json::Value` to take steps untyped.
+    type Step: serde::de::DeserializeOwned;
+
+    /// Name, version, description and author of the mixin.
+    fn info() -> MixinInfo;
+
+    /// The JSON Schema (draft-07) of the mixin's steps and config, in the
+    /// shape of Porter's mixin `schema` command. The default accepts any
+    /// mapping under the mixin's name; editors and `porter schema` show
+    /// better help with a real one, usually `include_str!("schema.json")`.
+    fn schema() -> String {
+        glue::permissive_schema(&Self::info().name)
+    }
+
+    /// The Dockerfile lines the invocation image needs for this mixin. The
+    /// default adds nothing.
+    fn build(input: BuildInput<Self::Config, Self::Step>) -> Result<BuildOutput, MixinError> {
+        let _ = input;
+        Ok(BuildOutput::new())
+    }
+
+    /// Checks on the steps that use this mixin. The default finds nothing.
+    fn lint(input: LintInput<Self::Config, Self::Step>) -> Result<Vec<LintResult>, MixinError> {
+        let _ = input;
+        Ok(Vec::new())
+    }
+}
+
+/// Exports a [`Mixin`] implementation as the component's `porter:mixin`
+/// world. Call it once per crate, at the top level:
+///
+/// ```text
+/// mixin_sdk::export_mixin!(MyMixin);
+/// ```
+///
+/// The crate's example shows it in a complete mixin.
+#[macro_export]
+macro_rules! export_mixin {
+    ($mixin:ty) => {
+        const _: () = {
+            struct PorterMixinExport;
+
+            impl $crate::bindings::exports::porter::mixin::metadata::Guest for PorterMixinExport {
+                fn info() -> $crate::bindings::porter::mixin::types::MixinInfo {
+                    $crate::__private::info::<$mixin>()
+                }
+                fn schema() -> ::std::string::String {
+                    $crate::__private::schema::<$mixin>()
+                }
+            }
+
+            impl $crate::bindings::exports::porter::mixin::build::Guest for PorterMixinExport {
+                fn build(
+                    input: $crate::bindings::porter::mixin::types::BuildInput,
+                ) -> ::std::result::Result<
+                    $crate::bindings::porter::mixin::types::BuildOutput,
+                    $crate::bindings::porter::mixin::types::MixinError,
+                > {
+                    $crate::__private::build::<$mixin>(input)
+                }
+            }
+
+            impl $crate::bindings::exports::porter::mixin::lint::Guest for PorterMixinExport {
+                fn lint(
+                    input: $crate::bindings::porter::mixin::types::LintInput,
+                ) -> ::std::result::Result<
+                    ::std::vec::Vec<$crate::bindings::porter::mixin::types::LintResult>,
+                    $crate::bindings::porter::mixin::types::MixinError,
+                > {
+                    $crate::__private::lint::<$mixin>(input)
+                }
+            }
+
+            // Only a wasm build exports the world: a native build of the
+            // crate (for its unit tests) cannot carry the contract's export
+            // names (`porter:mixin/build@1.0.0#build`) as symbols.
+            #[cfg(target_family = "wasm")]
+    $crate::bindings::export_world!(PorterMixinExport with_types_in $crate::bindings);
+        };
+    };
+}

@@ -1,0 +1,122 @@
+//! A mixin that misbehaves on request, to prove the host contains it.
+//!
+//! The build hook reads `{"attack": "<name>", ...}` from its config and does
+//! that attack; with no attack it behaves (one Dockerfile line).
+
+use mixin_sdk::{BuildInput, BuildOutput, Mixin, MixinError, MixinInfo};
+use serde_json::Value;
+
+struct Hostile;
+
+impl Mixin for Hostile {
+    type Config = Value;
+    type Step = Value;
+
+    fn info() -> MixinInfo {
+        MixinInfo::new("hostile", env!("CARGO_PKG_VERSION"))
+            .description("Misbehaves on request (host sandbox tests)")
+            .author("porter-rs tests")
+    }
+
+    fn build(input: BuildInput<Value, Value>) -> Result<BuildOutput, MixinError> {
+        let attack = input
+            .config
+            .get("attack")
+            .and_then(Value::as_str)
+            .unwrap_or("none");
+        let mut out = BuildOutput::new();
+        match attack {
+            "none" => {
+                out.line("# hostile mixin behaved");
+            }
+            "loop" => {
+                let mut n: u64 = 0;
+                loop {
+                    n = std::hint::black_box(n.wrapping_add(1));
+                }
+            }
+            "memory" => {
+                let mut hoard: Vec<Vec<u8>> = Vec::new();
+                loop {
+                    hoard.push(vec![0xAB; 1 << 20]);
+                    std::hint::black_box(&hoard);
+                }
+            }
+            "panic" => panic!("hostile mixin panicked on purpose"),
+            "stack" => {
+                #[allow(unconditional_recursion)]
+                fn recurse(n: u64) -> u64 {
+                    std::hint::black_box(recurse(std::hint::black_box(n + 1))) + 1
+                }
+                out.line(recurse(0).to_string());
+            }
+            "exit" => std::process::exit(3),
+            "huge-output" => {
+                let line = "#".repeat(99);
+                for _ in 0..200_000 {
+                    out.line(line.clone());
+                }
+            }
+            "log-flood" => {
+                let message = "x".repeat(10_000);
+                for _ in 0..100_000 {
+                    mixin_sdk::log::info(&message);
+                }
+                out.line("# flooded the log");
+            }
+            "stderr-flood" => {
+                let chunk = "y".repeat(64 * 1024);
+                for _ in 0..1_000 {
+                    eprintln!("{chunk}");
+                }
+                out.line("# flooded stderr");
+            }
+            "read-file" => {
+                let path = input
+                    .config
+                    .get("path")
+                    .and_then(Value::as_str)
+                    .unwrap_or("/etc/passwd");
+                match std::fs::read_to_string(path) {
+                    Ok(text) => {
+                        out.line(format!("# read {path}: {text}"));
+                    }
+                    Err(e) => return Err(MixinError::failed(format!("cannot read {path}: {e}"))),
+                }
+            }
+            "list-root" => match std::fs::read_dir("/") {
+                Ok(entries) => {
+                    for entry in entries.flatten() {
+                        out.line(format!("# saw {}", entry.path().display()));
+                    }
+                }
+                Err(e) => return Err(MixinError::failed(format!("cannot list /: {e}"))),
+            },
+            "socket" => {
+                let Some(addr) = input.config.get("addr").and_then(Value::as_str) else {
+                    return Err(MixinError::invalid_config(
+                        "/addr",
+                        "name the address to connect to",
+                    ));
+                };
+                match std::net::TcpStream::connect(addr) {
+                    Ok(_) => {
+                        out.line(format!("# connected to {addr}"));
+                    }
+                    Err(e) => {
+                        return Err(MixinError::failed(format!("cannot connect to {addr}: {e}")));
+                    }
+                }
+            }
+            "env" => {
+                let vars: Vec<String> = std::env::vars().map(|(k, v)| format!("{k}={v}")).collect();
+                let args: Vec<String> = std::env::args().collect();
+                out.line(format!("# env: {vars:?} args: {args:?}"));
+            }
+            other => return Err(MixinError::unsupported(format!("unknown attack {other}"))),
+        }
+        Ok(out)
+    }
+}
+
+mixin_sdk::export_mixin!(Hostile);

@@ -1,0 +1,303 @@
+//! `porter mixins install | list | uninstall` through the real binary.
+
+mod support;
+
+use predicates::prelude::*;
+use serde_json::Value;
+use support::*;
+
+fn list_json(home: &std::path::Path) -> Vec<Value> {
+    let out = porter(home)
+        .args(["mixins", "list", "-o", "json"])
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    serde_json::from_slice::<Vec<Value>>(&out).expect("list -o json prints a JSON array")
+}
+
+#[test]
+fn version_names_porter_and_its_mixin_contract() {
+    let home = tempfile::tempdir().unwrap();
+    porter(home.path())
+        .arg("--version")
+        .assert()
+        .success()
+        .stdout(
+            predicate::str::starts_with("porter ")
+                .and(predicate::str::contains("porter:mixin@1.0.0")),
+        );
+}
+
+#[test]
+fn install_then_list_shows_version_digest_and_source() {
+    let home = tempfile::tempdir().unwrap();
+    let wasm = mixin_wasm("exec");
+    let digest = format!("sha256:{}", sha256_hex(&std::fs::read(&wasm).unwrap()));
+
+    porter(home.path())
+        .args(["mixins", "install", "exec", "--file"])
+        .arg(&wasm)
+        .assert()
+        .success()
+        .stdout(predicate::str::contains(format!(
+            "Installed exec 1.0.0 ({digest})"
+        )));
+
+    let listed = list_json(home.path());
+    assert_eq!(listed.len(), 1, "{listed:?}");
+    let exec = &listed[0];
+    assert_eq!(exec["name"], "exec");
+    assert_eq!(exec["version"], "1.0.0");
+    assert_eq!(exec["digest"], digest.as_str());
+    assert_eq!(exec["apiVersion"], "1.0.0");
+    assert_eq!(exec["author"], "Porter Authors");
+    assert_eq!(
+        exec["source"],
+        format!("file://{}", wasm.display()).as_str()
+    );
+
+    // The files are where DESIGN.md says, with the compiled form cached.
+    let files = tree(home.path());
+    for expected in [
+        "mixins/exec/1.0.0/exec.wasm",
+        "mixins/exec/1.0.0/mixin.json",
+        "mixins/exec/1.0.0/schema.json",
+    ] {
+        assert!(
+            files.contains(&expected.to_string()),
+            "{expected} not in {files:?}"
+        );
+    }
+    let hex = digest.strip_prefix("sha256:").unwrap();
+    assert!(
+        files
+            .iter()
+            .any(|f| f.starts_with(&format!("cache/precompiled/{hex}-")) && f.ends_with(".cwasm")),
+        "no precompiled entry in {files:?}"
+    );
+
+    let yaml = porter(home.path())
+        .args(["mixins", "list", "-o", "yaml"])
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let yaml: Vec<Value> = serde_saphyr::from_str(std::str::from_utf8(&yaml).unwrap()).unwrap();
+    assert_eq!(yaml, listed, "yaml and json list the same");
+
+    porter(home.path())
+        .args(["mixins", "list"])
+        .assert()
+        .success()
+        .stdout(
+            predicate::str::contains("NAME").and(predicate::str::contains(format!(
+                "exec   1.0.0     sha256:{}",
+                &hex[..12]
+            ))),
+        );
+}
+
+#[test]
+fn list_of_an_empty_home_is_empty() {
+    let home = tempfile::tempdir().unwrap();
+    assert!(list_json(home.path()).is_empty());
+    porter(home.path())
+        .args(["mixins", "list"])
+        .assert()
+        .success()
+        .stdout("")
+        .stderr(predicate::str::contains("No mixins installed"));
+}
+
+#[test]
+fn versions_live_side_by_side_and_uninstall_by_version() {
+    let home = tempfile::tempdir().unwrap();
+    let v1 = guest_wasm("hostile");
+    let v2 = home.path().join("hostile-0.0.2.wasm");
+    std::fs::write(&v2, with_version(&v1, "0.0.1", "0.0.2")).unwrap();
+
+    for file in [&v1, &v2] {
+        porter(home.path())
+            .args(["mixins", "install", "hostile", "--file"])
+            .arg(file)
+            .assert()
+            .success();
+    }
+    let versions: Vec<Value> = list_json(home.path())
+        .iter()
+        .map(|m| m["version"].clone())
+        .collect();
+    assert_eq!(versions, ["0.0.1", "0.0.2"]);
+
+    porter(home.path())
+        .args(["mixins", "uninstall", "hostile", "--version", "0.0.1"])
+        .assert()
+        .success()
+        .stdout("Uninstalled hostile 0.0.1\n");
+    let versions: Vec<Value> = list_json(home.path())
+        .iter()
+        .map(|m| m["version"].clone())
+        .collect();
+    assert_eq!(versions, ["0.0.2"]);
+
+    // The compiled form of the removed version went with it.
+    let v1_hex = sha256_hex(&std::fs::read(&v1).unwrap());
+    assert!(
+        !tree(home.path()).iter().any(|f| f.contains(&v1_hex)),
+        "{:?}",
+        tree(home.path())
+    );
+
+    porter(home.path())
+        .args(["mixins", "uninstall", "hostile", "--version", "9.9.9"])
+        .assert()
+        .failure()
+        .stderr(predicate::str::contains(
+            "hostile 9.9.9 is not installed; installed versions: 0.0.2",
+        ));
+
+    porter(home.path())
+        .args(["mixins", "uninstall", "hostile"])
+        .assert()
+        .success()
+        .stdout("Uninstalled hostile 0.0.2\n");
+    assert!(list_json(home.path()).is_empty());
+    assert!(!home.path().join("mixins/hostile").exists());
+    porter(home.path())
+        .args(["mixins", "uninstall", "hostile"])
+        .assert()
+        .failure()
+        .stderr(predicate::str::contains("mixin hostile is not installed"));
+}
+
+#[test]
+fn reinstalling_a_version_replaces_it_whole() {
+    let home = tempfile::tempdir().unwrap();
+    let wasm = mixin_wasm("exec");
+    for _ in 0..2 {
+        porter(home.path())
+            .args(["mixins", "install", "exec", "--file"])
+            .arg(&wasm)
+            .assert()
+            .success();
+    }
+    assert_eq!(list_json(home.path()).len(), 1);
+    let leftovers: Vec<String> = tree(home.path())
+        .into_iter()
+        .filter(|f| f.contains("/."))
+        .collect();
+    assert!(
+        leftovers.is_empty(),
+        "staging or replaced directories left: {leftovers:?}"
+    );
+}
+
+/// Each refused install says why, and leaves PORTER_HOME as it was.
+#[test]
+fn installs_that_are_refused_leave_nothing_behind() {
+    let home = tempfile::tempdir().unwrap();
+    let junk = home.path().join("junk");
+    std::fs::create_dir(&junk).unwrap();
+    let core_module = junk.join("core.wasm");
+    std::fs::write(&core_module, b"\0asm\x01\0\0\0").unwrap();
+    let text = junk.join("text.wasm");
+    std::fs::write(&text, "not wasm").unwrap();
+    let truncated = junk.join("truncated.wasm");
+    let exec_bytes = std::fs::read(mixin_wasm("exec")).unwrap();
+    std::fs::write(&truncated, &exec_bytes[..exec_bytes.len() / 2]).unwrap();
+    let before = tree(home.path());
+
+    let cases: Vec<(&str, std::path::PathBuf, Vec<&str>, &str)> = vec![
+        (
+            "exec",
+            guest_wasm("hostile"),
+            vec![],
+            "the file is the mixin 'hostile', not 'exec'",
+        ),
+        (
+            "not-a-mixin",
+            guest_wasm("not-a-mixin"),
+            vec![],
+            "does not implement the Porter mixin contract",
+        ),
+        (
+            "exec",
+            core_module,
+            vec![],
+            "core WebAssembly module, not a component",
+        ),
+        ("exec", text, vec![], "not a WebAssembly file"),
+        (
+            "exec",
+            truncated,
+            vec![],
+            "not a valid WebAssembly component",
+        ),
+        (
+            "exec",
+            home.path().join("missing.wasm"),
+            vec![],
+            "cannot read",
+        ),
+        ("exec", home.path().to_path_buf(), vec![], "is not a file"),
+        (
+            "exec",
+            mixin_wasm("exec"),
+            vec!["--version", "2.0.0"],
+            "not the requested version 2.0.0",
+        ),
+        (
+            "../evil",
+            mixin_wasm("exec"),
+            vec![],
+            "not a valid mixin name",
+        ),
+    ];
+    for (name, file, extra, expected) in cases {
+        porter(home.path())
+            .args(["mixins", "install", name, "--file"])
+            .arg(&file)
+            .args(extra)
+            .assert()
+            .failure()
+            .stderr(predicate::str::contains(expected));
+        assert_eq!(
+            tree(home.path()),
+            before,
+            "installing {} as {name} left files",
+            file.display()
+        );
+    }
+}
+
+#[test]
+fn a_command_component_is_refused_naming_what_it_exports() {
+    let home = tempfile::tempdir().unwrap();
+    porter(home.path())
+        .args(["mixins", "install", "not-a-mixin", "--file"])
+        .arg(guest_wasm("not-a-mixin"))
+        .assert()
+        .failure()
+        .stderr(predicate::str::contains("wasi:cli/run@0.2"));
+}
+
+#[test]
+fn a_damaged_record_is_reported_with_what_to_do() {
+    let home = tempfile::tempdir().unwrap();
+    porter(home.path())
+        .args(["mixins", "install", "exec", "--file"])
+        .arg(mixin_wasm("exec"))
+        .assert()
+        .success();
+    std::fs::write(home.path().join("mixins/exec/1.0.0/mixin.json"), "{").unwrap();
+    porter(home.path())
+        .args(["mixins", "list"])
+        .assert()
+        .failure()
+        .stderr(predicate::str::contains(
+            "mixin.json is damaged: reinstall this mixin",
+        ));
+}

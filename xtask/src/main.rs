@@ -1,0 +1,213 @@
+//! `cargo xtask <task>`: the project's build steps that cargo alone does not
+//! do. Run `cargo xtask help` for the list.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use anyhow::{Context, Result, bail};
+
+const WASM_TARGET: &str = "wasm32-wasip2";
+/// Cargo profile for shipped components (size-optimised; see Cargo.toml).
+const MIXIN_PROFILE: &str = "mixin";
+
+const HELP: &str = "\
+cargo xtask <task>
+
+  mixins        build every crate under mixins/ to target/mixins/<name>.wasm
+  test-mixins   build the test guests under tests/guests/ to target/test-mixins/
+  install       install `porter` (cargo install) and every mixin into PORTER_HOME
+  test          build all wasm components, then run the test suite (nextest)
+  bench         build the components, then run the benchmarks (numbers for BENCHMARKS.md)
+";
+
+fn main() -> Result<()> {
+    let task = std::env::args().nth(1).unwrap_or_default();
+    let root = workspace_root();
+    match task.as_str() {
+        "mixins" => build_components(&root, "mixins", "mixins").map(drop),
+        "test-mixins" => build_components(&root, "tests/guests", "test-mixins").map(drop),
+        "install" => install(&root),
+        "test" => {
+            build_components(&root, "mixins", "mixins")?;
+            build_components(&root, "tests/guests", "test-mixins")?;
+            run(Command::new(cargo()).current_dir(&root).args([
+                "nextest",
+                "run",
+                "--workspace",
+                "--exclude",
+                "hostile",
+                "--exclude",
+                "not-a-mixin",
+                "--no-fail-fast",
+            ]))?;
+            // nextest does not run doctests: the SDK's example must compile.
+            run(Command::new(cargo())
+                .current_dir(&root)
+                .args(["test", "--doc", "-p", "mixin-sdk"]))
+        }
+        "bench" => {
+            build_components(&root, "mixins", "mixins")?;
+            run(Command::new(cargo()).current_dir(&root).args([
+                "bench",
+                "-p",
+                "porter",
+                "--bench",
+                "hook_call",
+            ]))
+        }
+        "" | "help" | "-h" | "--help" => {
+            print!("{HELP}");
+            Ok(())
+        }
+        other => bail!("unknown task '{other}'\n\n{HELP}"),
+    }
+}
+
+fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("xtask lives in the workspace root")
+        .to_path_buf()
+}
+
+fn cargo() -> String {
+    std::env::var("CARGO").unwrap_or_else(|_| "cargo".into())
+}
+
+/// Builds every crate under `crates_dir` as a wasm32-wasip2 component and
+/// copies each to `target/<out_dir>/<crate>.wasm`.
+fn build_components(root: &Path, crates_dir: &str, out_dir: &str) -> Result<Vec<PathBuf>> {
+    ensure_wasm_target()?;
+    let crates = crate_names(&root.join(crates_dir))?;
+    if crates.is_empty() {
+        bail!("no crates under {crates_dir}/");
+    }
+    let mut build = Command::new(cargo());
+    build
+        .current_dir(root)
+        .args(["build", "--target", WASM_TARGET, "--profile", MIXIN_PROFILE]);
+    for name in &crates {
+        build.args(["-p", name]);
+    }
+    // RUSTFLAGS meant for the host (coverage, sanitizers) would change or
+    // break the components; they are built with the target's defaults.
+    build
+        .env_remove("RUSTFLAGS")
+        .env_remove("CARGO_ENCODED_RUSTFLAGS");
+    run(&mut build)?;
+
+    let target_dir = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| root.join("target"));
+    let built = target_dir.join(WASM_TARGET).join(MIXIN_PROFILE);
+    let out = root.join("target").join(out_dir);
+    std::fs::create_dir_all(&out)?;
+    let mut written = Vec::new();
+    for name in &crates {
+        // A cdylib's file name uses `_`; a binary's keeps the crate name.
+        let candidates = [
+            built.join(format!("{}.wasm", name.replace('-', "_"))),
+            built.join(format!("{name}.wasm")),
+        ];
+        let Some(wasm) = candidates.iter().find(|p| p.is_file()) else {
+            bail!(
+                "cargo built {name} but no {name}.wasm is in {}",
+                built.display()
+            );
+        };
+        check_component(wasm)?;
+        let dest = out.join(format!("{name}.wasm"));
+        std::fs::copy(wasm, &dest)
+            .with_context(|| format!("cannot copy {} to {}", wasm.display(), dest.display()))?;
+        eprintln!(
+            "  {} ({} KiB)",
+            dest.strip_prefix(root).unwrap_or(&dest).display(),
+            std::fs::metadata(&dest)?.len() / 1024
+        );
+        written.push(dest);
+    }
+    Ok(written)
+}
+
+/// Crates are the directories that hold a Cargo.toml; the directory name is
+/// the package name (a convention every crate here follows).
+fn crate_names(dir: &Path) -> Result<Vec<String>> {
+    let mut names = Vec::new();
+    for entry in std::fs::read_dir(dir).with_context(|| format!("cannot read {}", dir.display()))? {
+        let path = entry?.path();
+        if path.join("Cargo.toml").is_file() {
+            names.push(path.file_name().unwrap().to_string_lossy().into_owned());
+        }
+    }
+    names.sort();
+    Ok(names)
+}
+
+/// A component starts with the wasm magic and layer 1; a core module (what
+/// a misconfigured build produces) has layer 0.
+fn check_component(path: &Path) -> Result<()> {
+    let bytes = std::fs::read(path)?;
+    if bytes.len() < 8 || &bytes[..4] != b"\0asm" || bytes[6..8] != [1, 0] {
+        bail!(
+            "{} is not a WebAssembly component (check RUSTFLAGS and the crate-type)",
+            path.display()
+        );
+    }
+    Ok(())
+}
+
+fn ensure_wasm_target() -> Result<()> {
+    let installed = Command::new("rustup")
+        .args(["target", "list", "--installed"])
+        .output();
+    match installed {
+        Ok(out)
+            if String::from_utf8_lossy(&out.stdout)
+                .lines()
+                .any(|l| l.trim() == WASM_TARGET) =>
+        {
+            Ok(())
+        }
+        Ok(_) => {
+            eprintln!("adding the {WASM_TARGET} target (rustup target add {WASM_TARGET})");
+            run(Command::new("rustup").args(["target", "add", WASM_TARGET]))
+        }
+        // Without rustup the toolchain must already have the target.
+        Err(_) => Ok(()),
+    }
+}
+
+fn install(root: &Path) -> Result<()> {
+    let mixins = build_components(root, "mixins", "mixins")?;
+    run(Command::new(cargo())
+        .current_dir(root)
+        .args(["install", "--locked", "--path", "host", "--target-dir"])
+        .arg(root.join("target")))?;
+    let porter = which_porter();
+    for wasm in mixins {
+        let name = wasm.file_stem().unwrap().to_string_lossy().into_owned();
+        run(Command::new(&porter)
+            .args(["mixins", "install", &name, "--file"])
+            .arg(&wasm))?;
+    }
+    Ok(())
+}
+
+/// The `porter` that `cargo install` just wrote.
+fn which_porter() -> PathBuf {
+    let cargo_home = std::env::var_os("CARGO_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::home_dir().map(|h| h.join(".cargo")))
+        .unwrap_or_default();
+    cargo_home.join("bin").join("porter")
+}
+
+fn run(command: &mut Command) -> Result<()> {
+    let status = command
+        .status()
+        .with_context(|| format!("cannot run {command:?}"))?;
+    if !status.success() {
+        bail!("{command:?} failed ({status})");
+    }
+    Ok(())
+}
