@@ -2,10 +2,12 @@
 //! running as sandboxed WebAssembly components.
 //!
 //! The pipeline, one module per stage (see DESIGN.md section 2):
+//! - [`manifest`]: porter.yaml -> [`manifest::Manifest`], validation, lint;
 //! - [`mixin`]: the store of installed mixins in `PORTER_HOME`, and the
 //!   sandboxed runtime that calls their hooks;
 //! - [`cli`]: the `porter` commands, thin over the library.
 
 pub mod cli;
 pub mod home;
+pub mod manifest;
 pub mod mixin;

@@ -1,6 +1,7 @@
 //! The `porter` command line: parse, call the library, print. One module
 //! per command group.
 
+mod lint;
 mod mixins;
 mod output;
 
@@ -32,6 +33,8 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Check porter.yaml: validation, Porter's lint rules and each mixin's
+    Lint(lint::LintCommand),
     /// Install, list and remove mixins
     #[command(subcommand, visible_alias = "mixin")]
     Mixins(mixins::MixinsCommand),
@@ -42,6 +45,7 @@ pub enum Command {
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
+        Command::Lint(command) => lint::run(command),
         Command::Mixins(command) => mixins::run(command),
     };
     match result {

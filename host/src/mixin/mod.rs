@@ -23,7 +23,7 @@ pub use sandbox::{
     Hook, HookError, HookErrorKind, Limits, LogSink, MixinLabel, MixinLogLevel, PreparedMixin,
     Sandbox,
 };
-pub use store::{InstalledMixin, MixinStore, check_name};
+pub use store::{InstalledMixin, MixinStore, ResolveError, check_name};
 
 use crate::home::PorterHome;
 use cache::PrecompiledCache;

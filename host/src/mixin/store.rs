@@ -9,6 +9,7 @@ use anyhow::{Context, Result, bail};
 use serde::{Deserialize, Serialize};
 
 use crate::home::PorterHome;
+use crate::manifest::VersionConstraint;
 
 pub const RECORD_FILE: &str = "mixin.json";
 pub const SCHEMA_FILE: &str = "schema.json";
@@ -70,6 +71,15 @@ pub fn check_name(name: &str) -> Result<()> {
     Ok(())
 }
 
+/// Why no installed version fits a bundle's declaration.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{message}")]
+pub struct ResolveError {
+    pub message: String,
+    /// What to do about it.
+    pub hint: String,
+}
+
 pub struct MixinStore {
     dir: PathBuf,
     precompiled_dir: PathBuf,
@@ -116,6 +126,47 @@ impl MixinStore {
         }
         found.sort_by(|a, b| a.version.cmp(&b.version));
         Ok(found)
+    }
+
+    /// The installed version a bundle gets for `name` (with an optional
+    /// constraint): the newest one that satisfies it.
+    pub fn resolve(
+        &self,
+        name: &str,
+        constraint: Option<&VersionConstraint>,
+    ) -> Result<InstalledMixin, ResolveError> {
+        let installed = self.versions(name).map_err(|e| ResolveError {
+            message: format!("cannot read the installed versions of mixin {name}: {e:#}"),
+            hint: format!("reinstall it: porter mixins install {name} --file PATH.wasm"),
+        })?;
+        if installed.is_empty() {
+            return Err(ResolveError {
+                message: format!("mixin {name} is not installed"),
+                hint: format!(
+                    "install it: porter mixins install {name} --file PATH.wasm (see porter mixins list)"
+                ),
+            });
+        }
+        let matching = installed
+            .iter()
+            .rev()
+            .find(|m| constraint.is_none_or(|c| c.matches(&m.version)));
+        match (matching, constraint) {
+            (Some(m), _) => Ok(m.clone()),
+            (None, Some(c)) => {
+                let have: Vec<String> = installed.iter().map(|m| m.version.to_string()).collect();
+                Err(ResolveError {
+                    message: format!(
+                        "mixin {name} is installed at version {} but your bundle requires version {c}",
+                        have.join(", ")
+                    ),
+                    hint: format!(
+                        "install a matching version (porter mixins install {name} --file ...), or change the constraint in porter.yaml"
+                    ),
+                })
+            }
+            (None, None) => unreachable!("an unconstrained lookup matches any installed version"),
+        }
     }
 
     /// Removes one version (or all versions) of a mixin and returns what was

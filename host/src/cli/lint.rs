@@ -1,0 +1,113 @@
+//! `porter lint`: validate porter.yaml, run Porter's lint rules and each
+//! declared mixin's.
+
+use std::path::PathBuf;
+
+use anyhow::Result;
+use clap::Args;
+
+use super::output::OutputFormat;
+use crate::home::PorterHome;
+use crate::manifest::{self, Diagnostic, Severity};
+use crate::mixin::MixinHost;
+
+/// Where the bundle is: Porter's `--file` and `--dir`.
+#[derive(Debug, Clone, Args)]
+pub struct BundleLocation {
+    /// Path to the porter manifest (default: porter.yaml in --dir)
+    #[arg(short, long, value_name = "PATH")]
+    pub file: Option<PathBuf>,
+    /// The bundle's directory (default: the current directory)
+    #[arg(short, long, value_name = "DIR")]
+    pub dir: Option<PathBuf>,
+}
+
+impl BundleLocation {
+    pub fn manifest_path(&self) -> PathBuf {
+        match (&self.file, &self.dir) {
+            (Some(file), _) => file.clone(),
+            (None, Some(dir)) => dir.join("porter.yaml"),
+            (None, None) => PathBuf::from("porter.yaml"),
+        }
+    }
+}
+
+#[derive(Debug, Args)]
+pub struct LintCommand {
+    #[command(flatten)]
+    pub bundle: BundleLocation,
+    /// Output format
+    #[arg(short, long, value_enum, default_value_t)]
+    pub output: OutputFormat,
+}
+
+pub fn run(command: LintCommand) -> Result<()> {
+    let path = command.bundle.manifest_path();
+    let findings = match manifest::load_file(&path) {
+        Ok(loaded) => {
+            let host = MixinHost::new(&PorterHome::from_env()?)?;
+            manifest::lint::lint(&loaded, &host)?
+        }
+        Err(error) => match error.downcast::<manifest::ManifestErrors>() {
+            Ok(errors) => errors.diagnostics,
+            Err(other) => return Err(other),
+        },
+    };
+    print_findings(command.output, &findings)?;
+    let errors = findings.iter().filter(|d| d.is_error()).count();
+    if errors > 0 {
+        anyhow::bail!(
+            "{} has {errors} error{}",
+            path.display(),
+            if errors == 1 { "" } else { "s" }
+        );
+    }
+    Ok(())
+}
+
+pub fn print_findings(format: OutputFormat, findings: &[Diagnostic]) -> Result<()> {
+    match format {
+        OutputFormat::Plaintext => {
+            for finding in findings {
+                eprintln!("{finding}\n");
+            }
+            if findings.is_empty() {
+                println!("No problems found");
+            }
+            Ok(())
+        }
+        other => super::output::print_structured(
+            other,
+            &findings.iter().map(Finding::from).collect::<Vec<_>>(),
+        ),
+    }
+}
+
+/// One row of `porter lint -o json|yaml`.
+#[derive(serde::Serialize)]
+struct Finding<'a> {
+    level: &'static str,
+    code: Option<&'a str>,
+    message: &'a str,
+    file: String,
+    line: usize,
+    column: usize,
+    hint: Option<&'a str>,
+}
+
+impl<'a> From<&'a Diagnostic> for Finding<'a> {
+    fn from(d: &'a Diagnostic) -> Self {
+        Finding {
+            level: match d.severity {
+                Severity::Error => "error",
+                Severity::Warning => "warning",
+            },
+            code: d.code.as_deref(),
+            message: &d.message,
+            file: d.file.display().to_string(),
+            line: d.at.line,
+            column: d.at.column,
+            hint: d.hint.as_deref(),
+        }
+    }
+}

@@ -1,0 +1,187 @@
+//! `porter lint`: Porter's rules (porter-100 is a validation error, see
+//! `validate`), and each declared mixin's own lint hook, run sandboxed.
+
+use std::collections::BTreeMap;
+
+use serde_json::Value;
+
+use super::LoadedManifest;
+use super::model::Manifest;
+use super::source::{Diagnostic, escape};
+use super::template::TemplateUse;
+use crate::mixin::{ActionSteps, LintLevel, LintRequest, MixinHost, PreparedMixin};
+
+/// Porter's own rules over a valid manifest.
+pub fn porter_rules(loaded: &LoadedManifest) -> Vec<Diagnostic> {
+    let mut findings = parameters_apply_to_their_steps(loaded);
+    findings.extend(no_duplicate_dependencies(loaded));
+    findings
+}
+
+/// porter-101: a step uses `${ bundle.parameters.X }` in an action X does
+/// not apply to, so X has no value there at runtime.
+fn parameters_apply_to_their_steps(loaded: &LoadedManifest) -> Vec<Diagnostic> {
+    let m = &loaded.manifest;
+    let mut findings = Vec::new();
+    for TemplateUse { variable, pointer } in &loaded.templates {
+        let Some(name) = variable
+            .strip_prefix("bundle.parameters.")
+            .map(|r| r.split('.').next().unwrap_or(r))
+        else {
+            continue;
+        };
+        let Some(action) = action_of(m, pointer) else {
+            continue;
+        };
+        let Some(parameter) = m.parameter(name) else {
+            continue;
+        };
+        if !parameter.applies_to(action) {
+            findings.push(
+                Diagnostic::error(
+                    &loaded.source,
+                    loaded.source.locations.value(pointer),
+                    format!("parameter '{name}' is used in the {action} action, but it does not apply to {action}"),
+                )
+                .code("porter-101")
+                .hint(format!("add {action} to the parameter's applyTo ({}), or stop using it here", parameter.apply_to.join(", "))),
+            );
+        }
+    }
+    findings
+}
+
+/// The action a pointer inside porter.yaml belongs to, if it is in one.
+fn action_of<'m>(m: &'m Manifest, pointer: &str) -> Option<&'m str> {
+    let first = pointer.strip_prefix('/')?.split('/').next()?;
+    m.actions
+        .iter()
+        .map(|a| a.name.as_str())
+        .find(|a| escape(a) == first)
+}
+
+/// porter-102: two dependencies with one name.
+fn no_duplicate_dependencies(loaded: &LoadedManifest) -> Vec<Diagnostic> {
+    let mut seen: BTreeMap<&str, &str> = BTreeMap::new();
+    let mut findings = Vec::new();
+    for d in &loaded.manifest.dependencies {
+        if let Some(first) = seen.get(d.name.as_str()) {
+            let line = loaded.source.locations.value(first).line;
+            findings.push(
+                Diagnostic::error(
+                    &loaded.source,
+                    loaded.source.locations.value(&d.pointer),
+                    format!("the dependency {} is defined multiple times", d.name),
+                )
+                .code("porter-102")
+                .hint(format!(
+                    "it is first defined on line {line}; give each dependency its own name"
+                )),
+            );
+        } else {
+            seen.insert(&d.name, &d.pointer);
+        }
+    }
+    findings
+}
+
+/// What a mixin's hooks are given: its config, and its steps per action
+/// (only actions with steps for it), in porter.yaml order.
+pub fn mixin_input(m: &Manifest, mixin: &str) -> (Value, Vec<ActionSteps>) {
+    let config = m
+        .mixin(mixin)
+        .and_then(|d| d.config.clone())
+        .unwrap_or(Value::Null);
+    let actions = m
+        .actions
+        .iter()
+        .filter_map(|a| {
+            let steps: Vec<Value> = a
+                .steps
+                .iter()
+                .filter(|s| s.mixin == mixin)
+                .map(|s| s.body.clone())
+                .collect();
+            (!steps.is_empty()).then(|| ActionSteps {
+                action: a.name.clone(),
+                steps,
+            })
+        })
+        .collect();
+    (config, actions)
+}
+
+/// Runs one mixin's lint hook and places its findings in porter.yaml.
+pub fn mixin_rules(
+    loaded: &LoadedManifest,
+    mixin: &PreparedMixin,
+    name: &str,
+) -> Result<Vec<Diagnostic>, crate::mixin::HookError> {
+    let m = &loaded.manifest;
+    let (config, actions) = mixin_input(m, name);
+    let findings = mixin.lint(&LintRequest { config, actions })?;
+    Ok(findings
+        .into_iter()
+        .map(|f| {
+            let pointer = step_pointer(m, name, &f.location.action, f.location.step_number)
+                .map(|step| format!("{step}/{}{}", escape(name), f.location.pointer))
+                .unwrap_or_default();
+            let at = loaded.source.locations.value(&pointer);
+            let mut message = f.title.clone();
+            if !f.message.is_empty() {
+                message = format!("{message}\n{}", f.message.trim_end());
+            }
+            let diagnostic = match f.level {
+                LintLevel::Error => Diagnostic::error(&loaded.source, at, message),
+                LintLevel::Warning => Diagnostic::warning(&loaded.source, at, message),
+            };
+            let diagnostic = diagnostic.code(f.code);
+            match f.url {
+                Some(url) => diagnostic.hint(format!("see {url}")),
+                None => diagnostic,
+            }
+        })
+        .collect())
+}
+
+/// Pointer of the Nth (1-based) step of `mixin` in `action`.
+fn step_pointer(m: &Manifest, mixin: &str, action: &str, number: u32) -> Option<String> {
+    let action = m.action(action)?;
+    let index = (number as usize).checked_sub(1)?;
+    action
+        .steps
+        .iter()
+        .filter(|s| s.mixin == mixin)
+        .nth(index)
+        .map(|s| s.pointer.clone())
+}
+
+/// Every lint finding for a valid manifest: Porter's rules, then each
+/// declared mixin's (resolved among the installed versions).
+pub fn lint(loaded: &LoadedManifest, host: &MixinHost) -> anyhow::Result<Vec<Diagnostic>> {
+    let mut findings = loaded.warnings.clone();
+    findings.extend(porter_rules(loaded));
+    for declaration in &loaded.manifest.mixins {
+        let installed = match host
+            .store()
+            .resolve(&declaration.name, declaration.constraint.as_ref())
+        {
+            Ok(installed) => installed,
+            Err(e) => {
+                let at = loaded.source.locations.value(&declaration.pointer);
+                findings.push(Diagnostic::error(&loaded.source, at, e.message).hint(e.hint));
+                continue;
+            }
+        };
+        let prepared = host.load(&installed)?;
+        match mixin_rules(loaded, &prepared, &declaration.name) {
+            Ok(found) => findings.extend(found),
+            Err(error) => {
+                let at = loaded.source.locations.value(&declaration.pointer);
+                findings.push(Diagnostic::error(&loaded.source, at, error.to_string()));
+            }
+        }
+    }
+    findings.sort_by_key(|d| (d.at.line == 0, d.at, d.severity));
+    Ok(findings)
+}

@@ -1,0 +1,136 @@
+//! porter.yaml: reading it into a [`Manifest`] with every problem reported
+//! at once (file, line, column, the line itself, what to do), the template
+//! variables it uses, and `porter lint`'s rules.
+//!
+//! - [`load_file`] / [`load_str`]: the entry points; an `Err` holds every
+//!   error found, an `Ok` the manifest and any warnings;
+//! - [`lint`]: Porter's lint rules plus each mixin's own, run in the sandbox.
+
+pub mod constraint;
+pub mod lint;
+pub mod model;
+mod parse;
+pub mod source;
+pub mod template;
+mod validate;
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+pub use constraint::VersionConstraint;
+pub use model::*;
+pub use source::{Diagnostic, Position, Severity, SourceFile};
+pub use template::TemplateUse;
+pub use validate::{RESERVED_PREFIXES, SUPPORTED_SCHEMA_VERSIONS};
+
+/// Larger than any manifest has reason to be.
+const MAX_MANIFEST_BYTES: u64 = 16 << 20;
+
+/// A manifest that passed validation, with what it was read from.
+#[derive(Debug, Clone)]
+pub struct LoadedManifest {
+    pub manifest: Manifest,
+    pub source: SourceFile,
+    /// The document as JSON, as written.
+    pub document: serde_json::Value,
+    pub templates: Vec<TemplateUse>,
+    pub warnings: Vec<Diagnostic>,
+}
+
+/// Every error found in a manifest (and its warnings), in file order.
+#[derive(Debug, Clone)]
+pub struct ManifestErrors {
+    pub file: PathBuf,
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+impl ManifestErrors {
+    pub fn error_count(&self) -> usize {
+        self.diagnostics.iter().filter(|d| d.is_error()).count()
+    }
+}
+
+impl fmt::Display for ManifestErrors {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for d in &self.diagnostics {
+            writeln!(f, "{d}\n")?;
+        }
+        let n = self.error_count();
+        write!(
+            f,
+            "{} has {n} error{}",
+            self.file.display(),
+            if n == 1 { "" } else { "s" }
+        )
+    }
+}
+
+impl std::error::Error for ManifestErrors {}
+
+/// Reads and validates the manifest at `path`.
+pub fn load_file(path: &Path) -> anyhow::Result<LoadedManifest> {
+    let meta = std::fs::metadata(path).map_err(|e| {
+        if e.kind() == std::io::ErrorKind::NotFound {
+            anyhow::anyhow!(
+                "could not find {}: run porter in the bundle's directory, or pass --file (or --dir)",
+                path.display()
+            )
+        } else {
+            anyhow::anyhow!("cannot read {}: {e}", path.display())
+        }
+    })?;
+    if !meta.is_file() {
+        anyhow::bail!(
+            "{} is not a file: pass the path of porter.yaml with --file",
+            path.display()
+        );
+    }
+    if meta.len() > MAX_MANIFEST_BYTES {
+        anyhow::bail!(
+            "{} is {} MiB, too large for a manifest",
+            path.display(),
+            meta.len() >> 20
+        );
+    }
+    let bytes =
+        std::fs::read(path).map_err(|e| anyhow::anyhow!("cannot read {}: {e}", path.display()))?;
+    let text = String::from_utf8(bytes).map_err(|e| {
+        anyhow::anyhow!(
+            "{} is not UTF-8 text (invalid byte at offset {})",
+            path.display(),
+            e.utf8_error().valid_up_to()
+        )
+    })?;
+    Ok(load_str(path, text)?)
+}
+
+/// Validates manifest text; `path` is only used in messages.
+pub fn load_str(path: impl Into<PathBuf>, text: String) -> Result<LoadedManifest, ManifestErrors> {
+    let source = SourceFile::new(path, text);
+    let (parsed, mut diagnostics) = parse::parse(&source);
+    let Some((mut manifest, document)) = parsed else {
+        return Err(ManifestErrors {
+            file: source.path.clone(),
+            diagnostics,
+        });
+    };
+    let templates = template::scan(&document);
+    manifest.template_variables = templates.iter().map(|t| t.variable.clone()).collect();
+    diagnostics.extend(validate::validate(
+        &source, &manifest, &templates, &document,
+    ));
+    diagnostics.sort_by_key(|d| (d.at.line == 0, d.at, d.severity));
+    if diagnostics.iter().any(Diagnostic::is_error) {
+        return Err(ManifestErrors {
+            file: source.path.clone(),
+            diagnostics,
+        });
+    }
+    Ok(LoadedManifest {
+        manifest,
+        source,
+        document,
+        templates,
+        warnings: diagnostics,
+    })
+}

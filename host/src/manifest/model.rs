@@ -1,0 +1,247 @@
+//! The manifest, as the rest of the build uses it: every field Porter
+//! accepts, already checked. Each item keeps the JSON Pointer of where it was
+//! written, so later stages (lint, mixins) can point at porter.yaml too.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde::Serialize;
+use serde_json::{Map, Value};
+
+use super::constraint::VersionConstraint;
+
+/// The three actions every bundle knows; anything else is a custom action.
+pub const BUILTIN_ACTIONS: [&str; 3] = ["install", "upgrade", "uninstall"];
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Manifest {
+    pub schema_type: String,
+    pub schema_version: String,
+    pub name: String,
+    /// Normalized: a leading `v` is dropped.
+    pub version: semver::Version,
+    pub description: String,
+    pub maintainers: Vec<Maintainer>,
+    pub registry: Option<String>,
+    pub reference: Option<String>,
+    /// A Dockerfile template, relative to the bundle directory.
+    pub dockerfile: Option<String>,
+    pub mixins: Vec<MixinDeclaration>,
+    /// install, upgrade, uninstall and custom actions, in file order.
+    pub actions: Vec<Action>,
+    pub custom_actions: BTreeMap<String, CustomActionMetadata>,
+    pub parameters: Vec<Parameter>,
+    pub credentials: Vec<Credential>,
+    pub outputs: Vec<Output>,
+    pub images: BTreeMap<String, Image>,
+    pub dependencies: Vec<Dependency>,
+    /// `dependencies.provides` (dependencies v2), kept as written.
+    pub provides: Option<Value>,
+    pub custom: Map<String, Value>,
+    pub required: Vec<RequiredExtension>,
+    pub state: Vec<StateVariable>,
+    /// Every `${ ... }` variable used anywhere, sorted.
+    pub template_variables: BTreeSet<String>,
+}
+
+impl Manifest {
+    pub fn action(&self, name: &str) -> Option<&Action> {
+        self.actions.iter().find(|a| a.name == name)
+    }
+
+    pub fn custom_action_names(&self) -> impl Iterator<Item = &str> {
+        self.actions
+            .iter()
+            .map(|a| a.name.as_str())
+            .filter(|n| !BUILTIN_ACTIONS.contains(n))
+    }
+
+    pub fn parameter(&self, name: &str) -> Option<&Parameter> {
+        self.parameters.iter().find(|p| p.name == name)
+    }
+
+    pub fn mixin(&self, name: &str) -> Option<&MixinDeclaration> {
+        self.mixins.iter().find(|m| m.name == name)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Maintainer {
+    #[serde(default)]
+    pub name: String,
+    #[serde(default)]
+    pub email: String,
+    #[serde(default)]
+    pub url: String,
+}
+
+/// `- exec`, `- exec@^1.2`, or `- helm3: {config}`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MixinDeclaration {
+    pub name: String,
+    pub constraint: Option<VersionConstraint>,
+    /// The mapping under the mixin's name; `None` when declared by name.
+    pub config: Option<Value>,
+    pub pointer: String,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Action {
+    pub name: String,
+    pub steps: Vec<Step>,
+    pub pointer: String,
+}
+
+/// `- <mixin>: {body}`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Step {
+    pub mixin: String,
+    pub description: Option<String>,
+    /// The mapping under the mixin's name, as written (templates unrendered).
+    pub body: Value,
+    pub pointer: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CustomActionMetadata {
+    #[serde(default)]
+    pub description: String,
+    #[serde(default)]
+    pub modifies: bool,
+    #[serde(default)]
+    pub stateless: bool,
+}
+
+/// A parameter: Porter's own keys, plus any JSON Schema keyword inline.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Parameter {
+    pub name: String,
+    pub description: String,
+    pub sensitive: bool,
+    pub env: Option<String>,
+    pub path: Option<String>,
+    pub apply_to: Vec<String>,
+    pub source: Option<ParameterSource>,
+    pub persistent: bool,
+    /// The JSON Schema keywords (`type`, `default`, `enum`, ...) as written;
+    /// `type: file` stays `file` here (the CNAB mapping is the bundle's job).
+    pub schema: Map<String, Value>,
+    pub pointer: String,
+}
+
+impl Parameter {
+    pub fn type_name(&self) -> Option<&str> {
+        self.schema.get("type").and_then(Value::as_str)
+    }
+
+    pub fn default(&self) -> Option<&Value> {
+        self.schema.get("default")
+    }
+
+    /// Porter: a parameter without a default must be supplied.
+    pub fn required(&self) -> bool {
+        self.default().is_none()
+    }
+
+    pub fn applies_to(&self, action: &str) -> bool {
+        self.apply_to.is_empty() || self.apply_to.iter().any(|a| a == action)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ParameterSource {
+    pub output: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dependency: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Credential {
+    pub name: String,
+    pub description: String,
+    /// Porter: credentials are required unless they say otherwise.
+    pub required: bool,
+    pub env: Option<String>,
+    pub path: Option<String>,
+    pub apply_to: Vec<String>,
+    pub pointer: String,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Output {
+    pub name: String,
+    pub description: String,
+    pub sensitive: bool,
+    pub path: Option<String>,
+    pub apply_to: Vec<String>,
+    pub schema: Map<String, Value>,
+    pub pointer: String,
+}
+
+impl Output {
+    pub fn type_name(&self) -> Option<&str> {
+        self.schema.get("type").and_then(Value::as_str)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct Image {
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub description: String,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub image_type: String,
+    pub repository: String,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub digest: String,
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub size: u64,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub media_type: String,
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub labels: BTreeMap<String, String>,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub tag: String,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
+}
+
+/// One entry of `dependencies.requires`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Dependency {
+    pub name: String,
+    pub reference: String,
+    /// `bundle.version`, a version range (Masterminds syntax).
+    pub version: Option<VersionConstraint>,
+    /// The rest of `bundle` (interface, ...) as written (dependencies v2).
+    pub bundle_extra: Map<String, Value>,
+    pub parameters: BTreeMap<String, String>,
+    pub credentials: BTreeMap<String, String>,
+    pub outputs: BTreeMap<String, String>,
+    pub sharing: Option<Value>,
+    pub pointer: String,
+}
+
+/// `required:` entries: `docker` or `docker: {privileged: true}`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RequiredExtension {
+    pub name: String,
+    pub config: Option<Value>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StateVariable {
+    pub name: String,
+    pub path: String,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub description: String,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub mixin: String,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub env: String,
+}

@@ -1,0 +1,446 @@
+//! Rules that relate a manifest's fields to each other: Porter's checks, and
+//! the ones Porter lacks where its users get hurt (duplicate names, template
+//! variables that name nothing, `applyTo` naming no action).
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde_json::{Map, Value};
+
+use super::model::*;
+use super::source::{Diagnostic, SourceFile};
+use super::template::TemplateUse;
+
+/// Porter's supported schema versions (`1.0.0-alpha.1 || 1.0.0 - 1.0.1`).
+pub const SUPPORTED_SCHEMA_VERSIONS: &[&str] = &["1.0.0-alpha.1", "1.0.0", "1.0.1"];
+const SCHEMA_VERSION_CONSTRAINT: &str = "1.0.0-alpha.1 || 1.0.0 - 1.0.1";
+/// Names Porter keeps for its own parameters, outputs and wiring.
+pub const RESERVED_PREFIXES: [&str; 2] = ["porter-", "porter_"];
+
+pub fn validate(
+    source: &SourceFile,
+    manifest: &Manifest,
+    templates: &[TemplateUse],
+    root: &Value,
+) -> Vec<Diagnostic> {
+    let mut v = Validator {
+        source,
+        manifest,
+        diagnostics: Vec::new(),
+    };
+    v.header(root);
+    v.mixins_and_actions(root);
+    v.duplicates();
+    v.parameters();
+    v.outputs();
+    v.apply_to();
+    v.custom_actions();
+    v.dependencies();
+    v.templates(templates);
+    v.diagnostics
+}
+
+struct Validator<'a> {
+    source: &'a SourceFile,
+    manifest: &'a Manifest,
+    diagnostics: Vec<Diagnostic>,
+}
+
+impl Validator<'_> {
+    fn push(&mut self, diagnostic: Diagnostic) {
+        self.diagnostics.push(diagnostic);
+    }
+
+    fn error(&mut self, at: super::source::Position, message: impl Into<String>) {
+        self.push(Diagnostic::error(self.source, at, message));
+    }
+
+    fn value_at(&self, pointer: &str) -> super::source::Position {
+        self.source.locations.value(pointer)
+    }
+
+    fn key_at(&self, pointer: &str) -> super::source::Position {
+        self.source.locations.key(pointer)
+    }
+
+    fn header(&mut self, root: &Value) {
+        let m = self.manifest;
+        let has = |key: &str| root.get(key).is_some_and(|v| !v.is_null());
+        if !m.schema_type.is_empty() && !m.schema_type.eq_ignore_ascii_case("Bundle") {
+            let at = self.value_at("/schemaType");
+            self.push(
+                Diagnostic::error(
+                    self.source,
+                    at,
+                    format!("invalid schemaType {}, expected Bundle", m.schema_type),
+                )
+                .hint("remove schemaType, or set it to Bundle"),
+            );
+        }
+        if !SUPPORTED_SCHEMA_VERSIONS.contains(&m.schema_version.as_str()) {
+            let shown = if m.schema_version.is_empty() {
+                "(none)"
+            } else {
+                &m.schema_version
+            };
+            let at = if has("schemaVersion") {
+                self.value_at("/schemaVersion")
+            } else {
+                Default::default()
+            };
+            self.push(Diagnostic::error(self.source, at,
+                format!(
+                    "the schema version is {shown} but the supported schema version is {SCHEMA_VERSION_CONSTRAINT}. See https://porter.sh/reference/file-formats/#supported-versions for more details: invalid schema version"
+                ),).hint("set `schemaVersion: 1.0.1`"));
+        }
+        if m.name.is_empty()
+            && !root
+                .get("name")
+                .is_some_and(|v| !v.is_null() && !v.is_string())
+        {
+            self.push(
+                Diagnostic::error(self.source, Default::default(), "bundle name must be set")
+                    .hint("add `name: my-bundle` at the top of porter.yaml"),
+            );
+        }
+        if !has("version") {
+            self.push(
+                Diagnostic::error(
+                    self.source,
+                    Default::default(),
+                    "bundle version must be set",
+                )
+                .hint("add `version: 0.1.0` (semver)"),
+            );
+        }
+        if m.registry.as_deref().unwrap_or("").is_empty()
+            && m.reference.as_deref().unwrap_or("").is_empty()
+        {
+            self.push(Diagnostic::error(self.source, Default::default(), "a registry or reference value must be provided").hint("add `registry: example.com/myorg`, or a full `reference: example.com/myorg/mybundle:v0.1.0`"));
+        }
+        if let Some(dockerfile) = &m.dockerfile {
+            let file_name = std::path::Path::new(dockerfile)
+                .file_name()
+                .map(|f| f.to_string_lossy().to_lowercase());
+            if file_name.as_deref() == Some("dockerfile") {
+                let at = self.value_at("/dockerfile");
+                self.push(Diagnostic::error(self.source, at, format!("the dockerfile template cannot be named '{dockerfile}': porter writes the generated Dockerfile under that name")).hint("rename the template, e.g. to template.Dockerfile"));
+            }
+        }
+    }
+
+    fn mixins_and_actions(&mut self, root: &Value) {
+        let m = self.manifest;
+        if m.mixins.is_empty() {
+            let at = if root.get("mixins").is_some() {
+                self.key_at("/mixins")
+            } else {
+                Default::default()
+            };
+            self.push(
+                Diagnostic::error(self.source, at, "no mixins declared")
+                    .hint("declare the mixins the steps use, e.g.\nmixins:\n  - exec"),
+            );
+        }
+        for required in ["install", "uninstall"] {
+            if m.action(required).is_none() {
+                self.push(
+                    Diagnostic::error(
+                        self.source,
+                        Default::default(),
+                        format!("no {required} action defined"),
+                    )
+                    .hint(format!("add an `{required}:` list with at least one step")),
+                );
+            }
+        }
+    }
+
+    fn duplicates(&mut self) {
+        let m = self.manifest;
+        let groups: [(&str, Vec<(&str, &str)>); 3] = [
+            (
+                "parameter",
+                m.parameters
+                    .iter()
+                    .map(|p| (p.name.as_str(), p.pointer.as_str()))
+                    .collect(),
+            ),
+            (
+                "credential",
+                m.credentials
+                    .iter()
+                    .map(|c| (c.name.as_str(), c.pointer.as_str()))
+                    .collect(),
+            ),
+            (
+                "output",
+                m.outputs
+                    .iter()
+                    .map(|o| (o.name.as_str(), o.pointer.as_str()))
+                    .collect(),
+            ),
+        ];
+        for (what, items) in groups {
+            let mut first: BTreeMap<&str, &str> = BTreeMap::new();
+            for (name, pointer) in items {
+                if let Some(earlier) = first.get(name) {
+                    let line = self.value_at(earlier).line;
+                    let at = self.value_at(pointer);
+                    self.push(Diagnostic::error(self.source, at, format!("{what} '{name}' is defined twice")).hint(format!("it is first defined on line {line}; Porter would silently keep only the last one")));
+                } else {
+                    first.insert(name, pointer);
+                }
+            }
+        }
+    }
+
+    fn parameters(&mut self) {
+        let m = self.manifest;
+        let output_names: BTreeSet<&str> = m.outputs.iter().map(|o| o.name.as_str()).collect();
+        let dependency_names: BTreeSet<&str> =
+            m.dependencies.iter().map(|d| d.name.as_str()).collect();
+        for p in &m.parameters {
+            if RESERVED_PREFIXES
+                .iter()
+                .any(|prefix| p.name.starts_with(prefix))
+            {
+                let at = self.value_at(&format!("{}/name", p.pointer));
+                self.push(Diagnostic::error(self.source, at, format!("parameter '{}' uses a reserved prefix: names starting with porter- or porter_ are Porter's", p.name)).code("porter-100").hint("rename the parameter"));
+            }
+            if p.type_name() == Some("file")
+                && p.path.as_deref().unwrap_or("").is_empty()
+                && !p.persistent
+            {
+                let at = self.value_at(&p.pointer);
+                self.push(Diagnostic::error(self.source, at, format!("no destination path supplied for parameter {}", p.name)).hint("a file parameter needs `path:`, where the file is placed in the bundle, e.g. /cnab/app/config.json"));
+            }
+            self.check_default(
+                &p.pointer,
+                &format!("parameter '{}'", p.name),
+                &p.schema,
+                p.type_name() == Some("file"),
+            );
+            if let Some(source) = &p.source {
+                match &source.dependency {
+                    Some(dep) if !dependency_names.contains(dep.as_str()) => {
+                        let at = self.value_at(&format!("{}/source/dependency", p.pointer));
+                        self.error(at, format!("parameter '{}' takes its value from dependency '{dep}', which is not declared under dependencies.requires", p.name));
+                    }
+                    None if !output_names.contains(source.output.as_str()) => {
+                        let at = self.value_at(&format!("{}/source/output", p.pointer));
+                        self.push(Diagnostic::error(self.source, at, format!("parameter '{}' takes its value from output '{}', which is not defined", p.name, source.output)).hint("define the output under `outputs:`, or name the dependency that produces it with `dependency:`"));
+                    }
+                    _ => {}
+                }
+            }
+        }
+    }
+
+    fn outputs(&mut self) {
+        let m = self.manifest;
+        for o in &m.outputs {
+            if o.type_name() == Some("file") && o.path.as_deref().unwrap_or("").is_empty() {
+                let at = self.value_at(&o.pointer);
+                self.push(Diagnostic::error(self.source, at, format!("no path supplied for output {}", o.name)).hint("a file output needs `path:`, the file the bundle writes, e.g. /cnab/app/outputs/kubeconfig"));
+            }
+            self.check_default(
+                &o.pointer,
+                &format!("output '{}'", o.name),
+                &o.schema,
+                o.type_name() == Some("file"),
+            );
+        }
+    }
+
+    /// The schema must be a schema, and the default must satisfy it.
+    fn check_default(
+        &mut self,
+        pointer: &str,
+        what: &str,
+        schema: &Map<String, Value>,
+        is_file: bool,
+    ) {
+        let mut schema = schema.clone();
+        if is_file {
+            // Porter's `file` is a base64 string in the bundle.
+            schema.insert("type".into(), Value::String("string".into()));
+            schema.insert("contentEncoding".into(), Value::String("base64".into()));
+        }
+        let default = schema.remove("default");
+        let validator = match jsonschema::draft7::new(&Value::Object(schema)) {
+            Ok(v) => v,
+            Err(e) => {
+                let at = self.value_at(pointer);
+                self.error(at, format!("{what} has an invalid schema: {e}"));
+                return;
+            }
+        };
+        let Some(default) = default else { return };
+        if is_file {
+            use base64::Engine;
+            if let Some(text) = default.as_str()
+                && base64::engine::general_purpose::STANDARD
+                    .decode(text)
+                    .is_err()
+            {
+                let at = self.value_at(&format!("{pointer}/default"));
+                self.error(at, format!("the default of {what} is not valid base64 (file parameters carry base64 content)"));
+                return;
+            }
+        }
+        if let Some(error) = validator.iter_errors(&default).next() {
+            let at = self.value_at(&format!("{pointer}/default"));
+            self.push(
+                Diagnostic::error(
+                    self.source,
+                    at,
+                    format!("the default of {what} does not match its schema: {error}"),
+                )
+                .hint("change the default, or the schema keywords (type, enum, minimum, ...)"),
+            );
+        }
+    }
+
+    fn apply_to(&mut self) {
+        let m = self.manifest;
+        let actions: BTreeSet<&str> = m.actions.iter().map(|a| a.name.as_str()).collect();
+        let lists = m
+            .parameters
+            .iter()
+            .map(|p| (&p.pointer, &p.apply_to))
+            .chain(m.credentials.iter().map(|c| (&c.pointer, &c.apply_to)))
+            .chain(m.outputs.iter().map(|o| (&o.pointer, &o.apply_to)));
+        for (pointer, apply_to) in lists {
+            for (i, action) in apply_to.iter().enumerate() {
+                if !actions.contains(action.as_str()) {
+                    let at = self.value_at(&format!("{pointer}/applyTo/{i}"));
+                    let known: Vec<&str> = actions.iter().copied().collect();
+                    let suggestion = super::parse::closest(action, &known)
+                        .map(|a| format!(" (did you mean '{a}'?)"))
+                        .unwrap_or_default();
+                    self.push(Diagnostic::error(self.source, at, format!("applyTo names the action '{action}', which this bundle does not define{suggestion}")).hint(format!("defined actions: {}", known.join(", "))));
+                }
+            }
+        }
+    }
+
+    fn custom_actions(&mut self) {
+        let m = self.manifest;
+        for name in m.custom_actions.keys() {
+            if m.action(name).is_none() {
+                let at = self.key_at(&format!("/customActions/{}", super::source::escape(name)));
+                self.diagnostics.push(
+                    Diagnostic::warning(self.source, at, format!("customActions describes '{name}', which is not an action of this bundle"))
+                        .hint(format!("add the action's steps under `{name}:`, or remove its metadata")),
+                );
+            }
+        }
+    }
+
+    fn dependencies(&mut self) {
+        for d in &self.manifest.dependencies {
+            let last = d.reference.rsplit('/').next().unwrap_or_default();
+            if d.version.is_some() && (d.reference.contains('@') || last.contains(':')) {
+                // Porter's own fixtures combine the two; Porter resolves the
+                // tag and ignores the range, which surprises people.
+                let at = self.value_at(&format!("{}/bundle/reference", d.pointer));
+                self.push(
+                    Diagnostic::warning(self.source, at, format!("dependency {} has both a tag in its reference and a version range; the range is not used", d.name))
+                        .hint("drop the :tag from the reference to resolve the newest version in the range"),
+                );
+            }
+        }
+    }
+
+    /// Every `${ ... }` must name something this bundle defines.
+    fn templates(&mut self, templates: &[TemplateUse]) {
+        let m = self.manifest;
+        let parameters: BTreeSet<&str> = m.parameters.iter().map(|p| p.name.as_str()).collect();
+        let credentials: BTreeSet<&str> = m.credentials.iter().map(|c| c.name.as_str()).collect();
+        let mut outputs: BTreeSet<String> = m.outputs.iter().map(|o| o.name.clone()).collect();
+        outputs.extend(step_output_names(m));
+        let dependencies: BTreeSet<&str> = m.dependencies.iter().map(|d| d.name.as_str()).collect();
+        for use_ in templates {
+            if use_.pointer.starts_with("/custom/") || use_.pointer == "/custom" {
+                continue; // copied verbatim into bundle.json, never rendered
+            }
+            let problem = check_variable(
+                &use_.variable,
+                &parameters,
+                &credentials,
+                &outputs,
+                &dependencies,
+                &m.images,
+            );
+            if let Some((message, hint)) = problem {
+                let at = self.value_at(&use_.pointer);
+                self.push(Diagnostic::error(self.source, at, message).hint(hint));
+            }
+        }
+    }
+}
+
+/// Outputs that steps declare (`outputs: [{name: ...}]` in a step body):
+/// `${ bundle.outputs.X }` may name them too.
+fn step_output_names(m: &Manifest) -> Vec<String> {
+    m.actions
+        .iter()
+        .flat_map(|a| &a.steps)
+        .filter_map(|s| s.body.get("outputs").and_then(Value::as_array))
+        .flatten()
+        .filter_map(|o| o.get("name").and_then(Value::as_str).map(str::to_string))
+        .collect()
+}
+
+/// `None` when the variable is defined; otherwise what is wrong and what to do.
+fn check_variable(
+    variable: &str,
+    parameters: &BTreeSet<&str>,
+    credentials: &BTreeSet<&str>,
+    outputs: &BTreeSet<String>,
+    dependencies: &BTreeSet<&str>,
+    images: &BTreeMap<String, Image>,
+) -> Option<(String, String)> {
+    let parts: Vec<&str> = variable.split('.').collect();
+    let undefined = |kind: &str, name: &str, known: Vec<&str>| {
+        let suggestion = super::parse::closest(name, &known)
+            .map(|k| format!(" (did you mean '{k}'?)"))
+            .unwrap_or_default();
+        Some((
+            format!(
+                "${{ {variable} }} names the {kind} '{name}', which is not defined{suggestion}"
+            ),
+            if known.is_empty() {
+                format!("define it under `{kind}s:`")
+            } else {
+                format!("defined {kind}s: {}", known.join(", "))
+            },
+        ))
+    };
+    match parts.as_slice() {
+        ["bundle", "parameters", name, ..] if !parameters.contains(name) => undefined("parameter", name, parameters.iter().copied().collect()),
+        ["bundle", "credentials", name, ..] if !credentials.contains(name) => undefined("credential", name, credentials.iter().copied().collect()),
+        ["bundle", "outputs", name, ..] if !outputs.contains(*name) => undefined("output", name, outputs.iter().map(String::as_str).collect()),
+        ["bundle", "dependencies", name, ..] if !dependencies.contains(name) => undefined("dependency", name, dependencies.iter().copied().collect()),
+        ["bundle", "dependencies", _, "outputs", _] | ["bundle", "dependencies", _, "name" | "version" | "description"] => None,
+        ["bundle", "dependencies", ..] => Some((
+            format!("${{ {variable} }} is not a dependency variable"),
+            "use bundle.dependencies.DEP.outputs.OUTPUT, or .name / .version / .description".into(),
+        )),
+        ["bundle", "images", name, ..] if !images.contains_key(*name) => undefined("image", name, images.keys().map(String::as_str).collect()),
+        ["bundle", "images", _] | ["bundle", "images", _, "description" | "imageType" | "repository" | "digest" | "size" | "mediaType" | "labels" | "tag"] => None,
+        ["bundle", "images", _, field, ..] => Some((
+            format!("${{ {variable} }}: images have no field '{field}'"),
+            "image fields: repository, digest, tag, imageType, mediaType, size, labels, description".into(),
+        )),
+        ["bundle", "parameters" | "credentials" | "outputs", _] => None,
+        ["bundle", "name" | "version" | "description" | "installerImage"] => None,
+        ["bundle", "custom", ..] => None,
+        ["installation", "name" | "namespace" | "id"] => None,
+        ["env", _] => None,
+        _ => Some((
+            format!("${{ {variable} }} is not a template variable Porter knows"),
+            "use bundle.parameters.X, bundle.credentials.X, bundle.outputs.X, bundle.dependencies.D.outputs.X, bundle.images.X, bundle.name/version/description, bundle.custom.X, installation.name or env.X".into(),
+        )),
+    }
+}
