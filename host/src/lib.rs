@@ -8,6 +8,7 @@
 //! - [`cli`]: the `porter` commands, thin over the library.
 
 pub mod cli;
+pub mod docker;
 pub mod home;
 pub mod manifest;
 pub mod mixin;
