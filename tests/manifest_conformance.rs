@@ -197,3 +197,22 @@ fn mybuns_is_read_field_by_field() {
         ]
     );
 }
+
+/// `porter schema` merges mixins exactly as Porter's golden shows (exec and
+/// a test mixin whose schema is recovered from the golden itself).
+#[test]
+fn merged_schema_equals_porters_golden() {
+    let golden: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(fixture("porter/schema/schema.json")).unwrap(),
+    )
+    .unwrap();
+    let exec: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(fixture("porter/exec/exec.json")).unwrap())
+            .unwrap();
+    let testmixin_text = golden["mixin.testmixin"]
+        .to_string()
+        .replace("#/mixin.testmixin/", "#/");
+    let testmixin: serde_json::Value = serde_json::from_str(&testmixin_text).unwrap();
+    let ours = manifest::schema::merged(&[("exec".into(), exec), ("testmixin".into(), testmixin)]);
+    assert_eq!(ours, golden);
+}

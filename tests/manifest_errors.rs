@@ -452,3 +452,104 @@ fn a_diagnostic_shows_file_line_column_snippet_and_help() {
     assert!(text.contains("error: unknown field 'paramters' (did you mean 'parameters'?)\n  --> bundle/porter.yaml:13:1\n   |\n13 | paramters:\n   | ^\n"), "{text}");
     assert!(text.ends_with("bundle/porter.yaml has 1 error"), "{text}");
 }
+
+mod never_panics {
+    use proptest::prelude::*;
+
+    use super::BASE;
+
+    /// Pieces of YAML and of porter.yaml, so mutations make near-misses
+    /// rather than noise.
+    const TOKENS: &[&str] = &[
+        "\n",
+        "  ",
+        "- ",
+        ": ",
+        "{",
+        "}",
+        "[",
+        "]",
+        ",",
+        "&a ",
+        "*a",
+        "<<: *a\n",
+        "!!str ",
+        "|\n  ",
+        ">\n  ",
+        "'",
+        "\"",
+        "#",
+        "---\n",
+        "...\n",
+        "~",
+        "null",
+        "true",
+        "1.5",
+        "-1",
+        "0x1F",
+        "exec",
+        "exec@",
+        "@^1",
+        "${ bundle.parameters.x }",
+        "${",
+        "parameters:\n  - name: x\n",
+        "  type: file\n",
+        "  default: 3\n",
+        "install:\n",
+        "mixins:\n",
+        "outputs:\n- name: o\n",
+        "custom:\n  a: 1\n",
+        "dependencies:\n  requires:\n  - name: d\n",
+        "applyTo: [x]\n",
+        "source: {output: o}\n",
+        "\t",
+        "\u{feff}",
+        "é",
+    ];
+
+    fn mutated_manifest() -> impl Strategy<Value = String> {
+        let edits = prop::collection::vec(
+            (0..BASE.len(), 0..8usize, prop::sample::select(TOKENS)),
+            1..8,
+        );
+        edits.prop_map(|edits| {
+            let mut text = BASE.to_string();
+            for (at, remove, insert) in edits {
+                let mut start = at.min(text.len());
+                while !text.is_char_boundary(start) {
+                    start -= 1;
+                }
+                let mut end = (start + remove).min(text.len());
+                while !text.is_char_boundary(end) {
+                    end += 1;
+                }
+                text.replace_range(start..end, insert);
+            }
+            text
+        })
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 2000, ..ProptestConfig::default() })]
+
+        #[test]
+        fn loading_a_mutated_manifest_never_panics(text in mutated_manifest()) {
+            match porter::manifest::load_str("porter.yaml", text) {
+                Ok(_) => {}
+                // Every failure says something, at a line that exists.
+                Err(errors) => {
+                    prop_assert!(!errors.diagnostics.is_empty());
+                    for d in &errors.diagnostics {
+                        prop_assert!(!d.message.is_empty());
+                        let _ = d.to_string();
+                    }
+                }
+            }
+        }
+
+        #[test]
+        fn loading_any_text_never_panics(text in "\\PC{0,300}") {
+            let _ = porter::manifest::load_str("porter.yaml", text);
+        }
+    }
+}

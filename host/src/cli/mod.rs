@@ -4,6 +4,7 @@
 mod lint;
 mod mixins;
 mod output;
+mod schema;
 
 use std::process::ExitCode;
 
@@ -35,6 +36,8 @@ pub struct Cli {
 pub enum Command {
     /// Check porter.yaml: validation, Porter's lint rules and each mixin's
     Lint(lint::LintCommand),
+    /// Print the porter.yaml JSON Schema, with every installed mixin's merged in
+    Schema,
     /// Install, list and remove mixins
     #[command(subcommand, visible_alias = "mixin")]
     Mixins(mixins::MixinsCommand),
@@ -47,6 +50,7 @@ pub fn main() -> ExitCode {
     let result = match cli.command {
         Command::Lint(command) => lint::run(command),
         Command::Mixins(command) => mixins::run(command),
+        Command::Schema => schema::run(),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

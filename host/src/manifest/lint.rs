@@ -173,6 +173,7 @@ pub fn lint(loaded: &LoadedManifest, host: &MixinHost) -> anyhow::Result<Vec<Dia
                 continue;
             }
         };
+        findings.extend(schema_findings(loaded, &declaration.name, &installed));
         let prepared = host.load(&installed)?;
         match mixin_rules(loaded, &prepared, &declaration.name) {
             Ok(found) => findings.extend(found),
@@ -182,6 +183,67 @@ pub fn lint(loaded: &LoadedManifest, host: &MixinHost) -> anyhow::Result<Vec<Dia
             }
         }
     }
-    findings.sort_by_key(|d| (d.at.line == 0, d.at, d.severity));
+    findings.sort_by_key(|d| (d.at.line == 0, d.at));
     Ok(findings)
+}
+
+/// The mixin's config and each of its steps, checked against the schema
+/// the mixin published (recorded at install).
+fn schema_findings(
+    loaded: &LoadedManifest,
+    mixin: &str,
+    installed: &crate::mixin::InstalledMixin,
+) -> Vec<Diagnostic> {
+    let m = &loaded.manifest;
+    let path = installed.schema_path();
+    let schema: Value = match std::fs::read_to_string(&path)
+        .ok()
+        .and_then(|t| serde_json::from_str(&t).ok())
+    {
+        Some(schema) => schema,
+        None => {
+            let at = m
+                .mixin(mixin)
+                .map(|d| loaded.source.locations.value(&d.pointer))
+                .unwrap_or_default();
+            return vec![
+                Diagnostic::warning(
+                    &loaded.source,
+                    at,
+                    format!(
+                        "cannot read the schema of mixin {mixin} ({}): its steps are not checked",
+                        path.display()
+                    ),
+                )
+                .hint(format!(
+                    "reinstall the mixin: porter mixins install {mixin} --file ..."
+                )),
+            ];
+        }
+    };
+    let mut findings = Vec::new();
+    if let Some(declaration) = m.mixin(mixin)
+        && let Some(config) = &declaration.config
+    {
+        let written = serde_json::json!({ mixin: config });
+        findings.extend(super::schema::check_config(
+            &loaded.source,
+            &schema,
+            &declaration.pointer,
+            &written,
+        ));
+    }
+    for action in &m.actions {
+        for step in action.steps.iter().filter(|s| s.mixin == mixin) {
+            let written = serde_json::json!({ mixin: step.body });
+            findings.extend(super::schema::check_step(
+                &loaded.source,
+                &schema,
+                &action.name,
+                &step.pointer,
+                &written,
+            ));
+        }
+    }
+    findings
 }

@@ -10,6 +10,7 @@ pub mod constraint;
 pub mod lint;
 pub mod model;
 mod parse;
+pub mod schema;
 pub mod source;
 pub mod template;
 mod validate;
@@ -119,7 +120,7 @@ pub fn load_str(path: impl Into<PathBuf>, text: String) -> Result<LoadedManifest
     diagnostics.extend(validate::validate(
         &source, &manifest, &templates, &document,
     ));
-    diagnostics.sort_by_key(|d| (d.at.line == 0, d.at, d.severity));
+    diagnostics.sort_by_key(|d| (d.at.line == 0, d.at));
     if diagnostics.iter().any(Diagnostic::is_error) {
         return Err(ManifestErrors {
             file: source.path.clone(),

@@ -1,0 +1,200 @@
+//! `porter lint` and `porter schema` through the real binary, with the real
+//! exec mixin installed.
+
+mod support;
+
+use std::path::Path;
+
+use predicates::prelude::*;
+use serde_json::Value;
+use support::*;
+
+const HEADER: &str =
+    "schemaVersion: 1.0.1\nname: t\nversion: 0.1.0\nregistry: example.com\nmixins:\n  - exec\n";
+
+fn home_with_exec() -> tempfile::TempDir {
+    let home = tempfile::tempdir().unwrap();
+    porter(home.path())
+        .args(["mixins", "install", "exec", "--file"])
+        .arg(mixin_wasm("exec"))
+        .assert()
+        .success();
+    home
+}
+
+fn bundle(home: &Path, body: &str) -> std::path::PathBuf {
+    let dir = home.join("bundle");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("porter.yaml"), format!("{HEADER}{body}")).unwrap();
+    dir
+}
+
+const CLEAN: &str = "install:\n  - exec:\n      description: Install\n      command: ./install.sh\nuninstall:\n  - exec:\n      description: Uninstall\n      command: bash\n      flags:\n        c: '\"echo bye\"'\n";
+
+#[test]
+fn a_clean_bundle_has_no_problems() {
+    let home = home_with_exec();
+    let dir = bundle(home.path(), CLEAN);
+    // The embedded bash is a warning (exec-100), which does not fail.
+    porter(home.path())
+        .args(["lint", "--dir"])
+        .arg(&dir)
+        .assert()
+        .success()
+        .stderr(predicate::str::contains(
+            "warning[exec-100]: Best Practice: Avoid Embedded Bash",
+        ));
+    porter(home.path())
+        .current_dir(&dir)
+        .arg("lint")
+        .assert()
+        .success();
+}
+
+#[test]
+fn mixin_lint_errors_fail_with_their_place_and_json_output() {
+    let home = home_with_exec();
+    let dir = bundle(
+        home.path(),
+        "install:\n  - exec:\n      description: Run a script\n      command: ./install.sh\n  - exec:\n      description: Install Hello World\n      command: bash\n      flags:\n        c: echo Hello World\nuninstall:\n  - exec:\n      command: ./uninstall.sh\n",
+    );
+    porter(home.path())
+        .args(["lint", "--dir"])
+        .arg(&dir)
+        .assert()
+        .failure()
+        .stderr(predicate::str::contains(
+            "error[exec-101]: bash -c argument missing wrapping quotes",
+        ))
+        .stderr(predicate::str::contains("porter.yaml:15:12"))
+        .stderr(predicate::str::contains(
+            "see https://porter.sh/best-practices/exec-mixin/#quoting-escaping-bash-and-yaml",
+        ));
+
+    let out = porter(home.path())
+        .args(["lint", "-o", "json", "--dir"])
+        .arg(&dir)
+        .assert()
+        .failure()
+        .get_output()
+        .stdout
+        .clone();
+    let findings: Vec<Value> = serde_json::from_slice(&out).unwrap();
+    let codes: Vec<(&str, &str, u64)> = findings
+        .iter()
+        .map(|f| {
+            (
+                f["code"].as_str().unwrap(),
+                f["level"].as_str().unwrap(),
+                f["line"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        codes,
+        [("exec-100", "warning", 15), ("exec-101", "error", 15)]
+    );
+}
+
+#[test]
+fn steps_are_checked_against_the_mixins_schema() {
+    let home = home_with_exec();
+    let dir = bundle(
+        home.path(),
+        "install:\n  - exec:\n      comand: ./install.sh\nuninstall:\n  - exec:\n      command: ./uninstall.sh\n      suppress-output: often\n",
+    );
+    porter(home.path())
+        .args(["lint", "--dir"])
+        .arg(&dir)
+        .assert()
+        .failure()
+        .stderr(predicate::str::contains("invalid step in install at /exec"))
+        .stderr(predicate::str::contains("porter.yaml:9:7"))
+        .stderr(predicate::str::contains("invalid step in uninstall at /exec/suppress-output: \"often\" is not of type \"boolean\""))
+        .stderr(predicate::str::contains("porter.yaml:13:24"));
+}
+
+#[test]
+fn porters_rules_101_and_102() {
+    let home = home_with_exec();
+    let dir = bundle(
+        home.path(),
+        "parameters:\n  - name: region\n    type: string\n    default: eu\n    applyTo: [upgrade]\ndependencies:\n  requires:\n    - name: db\n      bundle: {reference: example.com/db:v1}\n    - name: db\n      bundle: {reference: example.com/db:v2}\ninstall:\n  - exec:\n      command: ./install.sh\n      arguments: ['${ bundle.parameters.region }']\nupgrade:\n  - exec:\n      command: ./upgrade.sh\nuninstall:\n  - exec:\n      command: ./uninstall.sh\n",
+    );
+    porter(home.path())
+        .args(["lint", "--dir"])
+        .arg(&dir)
+        .assert()
+        .failure()
+        .stderr(predicate::str::contains("error[porter-101]: parameter 'region' is used in the install action, but it does not apply to install"))
+        .stderr(predicate::str::contains("error[porter-102]: the dependency db is defined multiple times"));
+}
+
+#[test]
+fn validation_errors_and_missing_things_are_reported() {
+    let home = home_with_exec();
+    let dir = bundle(
+        home.path(),
+        "install:\n  - exec:\n      command: ${ bundle.parameters.nope }\nuninstall:\n  - helm3:\n      chart: x\n",
+    );
+    porter(home.path())
+        .args(["lint", "--dir"])
+        .arg(&dir)
+        .assert()
+        .failure()
+        .stderr(predicate::str::contains(
+            "${ bundle.parameters.nope } names the parameter 'nope', which is not defined",
+        ))
+        .stderr(predicate::str::contains(
+            "mixin 'helm3' is used by a step but not declared",
+        ))
+        .stderr(predicate::str::ends_with("has 2 errors\n"));
+
+    porter(home.path())
+        .args(["lint", "--dir"])
+        .arg(home.path().join("nowhere"))
+        .assert()
+        .failure()
+        .stderr(predicate::str::contains("could not find"));
+
+    let dir = bundle(home.path(), &CLEAN.replace("mixins:\n  - exec\n", ""));
+    std::fs::write(
+        dir.join("porter.yaml"),
+        format!(
+            "{}{CLEAN}",
+            HEADER.replace("  - exec\n", "  - exec\n  - helm3\n")
+        ),
+    )
+    .unwrap();
+    porter(home.path())
+        .args(["lint", "--dir"])
+        .arg(&dir)
+        .assert()
+        .failure()
+        .stderr(predicate::str::contains("mixin helm3 is not installed"));
+}
+
+#[test]
+fn schema_merges_installed_mixins() {
+    let home = home_with_exec();
+    let out = porter(home.path())
+        .arg("schema")
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let schema: Value = serde_json::from_slice(&out).unwrap();
+    assert_eq!(
+        schema["properties"]["install"]["items"]["anyOf"][0]["$ref"],
+        "#/mixin.exec/definitions/installStep"
+    );
+    assert_eq!(
+        schema["mixin.exec"]["definitions"]["exec"]["required"][0],
+        "command"
+    );
+    assert_eq!(
+        schema["properties"]["mixins"]["items"]["oneOf"][0]["enum"][0],
+        "exec"
+    );
+}
