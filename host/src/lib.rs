@@ -7,8 +7,11 @@
 //!   sandboxed runtime that calls their hooks;
 //! - [`cli`]: the `porter` commands, thin over the library.
 
+pub mod build;
 pub mod cli;
+pub mod cnab;
 pub mod docker;
+pub mod dockerfile;
 pub mod home;
 pub mod manifest;
 pub mod mixin;

@@ -1,6 +1,7 @@
 //! The `porter` command line: parse, call the library, print. One module
 //! per command group.
 
+mod build;
 mod lint;
 mod mixins;
 mod output;
@@ -34,6 +35,8 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Build the bundle: Dockerfile, bundle.json and the invocation image
+    Build(build::BuildCommand),
     /// Check porter.yaml: validation, Porter's lint rules and each mixin's
     Lint(lint::LintCommand),
     /// Print the porter.yaml JSON Schema, with every installed mixin's merged in
@@ -48,6 +51,7 @@ pub enum Command {
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
+        Command::Build(command) => build::run(command),
         Command::Lint(command) => lint::run(command),
         Command::Mixins(command) => mixins::run(command),
         Command::Schema => schema::run(),

@@ -1,0 +1,119 @@
+//! Writes `.cnab/`: everything the invocation image carries besides the
+//! bundle's own files. Built in a staging directory beside it and swapped in
+//! by rename, so a failed build never leaves a half-written `.cnab/`.
+//!
+//! Layout (Porter's, with wasm mixins):
+//!
+//! ```text
+//! .cnab/
+//!   Dockerfile
+//!   bundle.json
+//!   app/
+//!     run                          entrypoint, 0755
+//!     porter.yaml                  the manifest the image carries
+//!     runtimes/porter-runtime      when a runtime is installed (PORTER_HOME/runtimes)
+//!     mixins/<name>/<name>.wasm    only the mixins the bundle declares
+//! ```
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result};
+
+/// The entrypoint: the CNAB runtime contract runs `/cnab/app/run`.
+pub const RUN_SCRIPT: &str = "#!/usr/bin/env bash\nset -euo pipefail\n\nexport PORTER_HOME=/cnab/app\nexec /cnab/app/runtimes/porter-runtime run -f /cnab/app/porter.yaml \"$@\"\n";
+
+pub struct Staged<'a> {
+    pub dockerfile: &'a str,
+    pub bundle_json: &'a [u8],
+    pub manifest_text: &'a str,
+    /// `(name, path of the installed .wasm)` of each declared mixin.
+    pub mixins: Vec<(String, PathBuf)>,
+    /// The Linux runtime to carry, when one is installed.
+    pub runtime: Option<PathBuf>,
+}
+
+/// Replaces `bundle_dir/.cnab` with the staged files.
+pub fn write_cnab_dir(bundle_dir: &Path, staged: &Staged<'_>) -> Result<PathBuf> {
+    let staging = tempfile::Builder::new()
+        .prefix(".cnab-staging-")
+        .tempdir_in(bundle_dir)
+        .with_context(|| format!("cannot write in {}", bundle_dir.display()))?;
+    let root = staging.path();
+    write(
+        &root.join("Dockerfile"),
+        staged.dockerfile.as_bytes(),
+        false,
+    )?;
+    write(&root.join("bundle.json"), staged.bundle_json, false)?;
+    write(
+        &root.join("app/porter.yaml"),
+        staged.manifest_text.as_bytes(),
+        false,
+    )?;
+    write(&root.join("app/run"), RUN_SCRIPT.as_bytes(), true)?;
+    for (name, wasm) in &staged.mixins {
+        let dest = root
+            .join("app/mixins")
+            .join(name)
+            .join(format!("{name}.wasm"));
+        copy(wasm, &dest, false)?;
+    }
+    if let Some(runtime) = &staged.runtime {
+        copy(runtime, &root.join("app/runtimes/porter-runtime"), true)?;
+    }
+
+    let cnab = bundle_dir.join(".cnab");
+    let previous = if cnab.exists() {
+        let aside = bundle_dir.join(format!(".cnab-previous-{}", std::process::id()));
+        std::fs::rename(&cnab, &aside)
+            .with_context(|| format!("cannot replace {}", cnab.display()))?;
+        Some(aside)
+    } else {
+        None
+    };
+    let staged_dir = staging.keep();
+    if let Err(e) = std::fs::rename(&staged_dir, &cnab) {
+        if let Some(aside) = &previous {
+            let _ = std::fs::rename(aside, &cnab);
+        }
+        let _ = std::fs::remove_dir_all(&staged_dir);
+        return Err(e).with_context(|| format!("cannot write {}", cnab.display()));
+    }
+    if let Some(aside) = previous {
+        let _ = std::fs::remove_dir_all(aside);
+    }
+    Ok(cnab)
+}
+
+fn write(path: &Path, bytes: &[u8], executable: bool) -> Result<()> {
+    if let Some(parent) = path.parent() {
+        std::fs::create_dir_all(parent)
+            .with_context(|| format!("cannot create {}", parent.display()))?;
+    }
+    std::fs::write(path, bytes).with_context(|| format!("cannot write {}", path.display()))?;
+    set_mode(path, executable)
+}
+
+fn copy(from: &Path, to: &Path, executable: bool) -> Result<()> {
+    if let Some(parent) = to.parent() {
+        std::fs::create_dir_all(parent)
+            .with_context(|| format!("cannot create {}", parent.display()))?;
+    }
+    std::fs::copy(from, to)
+        .with_context(|| format!("cannot copy {} to {}", from.display(), to.display()))?;
+    set_mode(to, executable)
+}
+
+/// Fixed modes, so the image's files do not depend on the host's umask.
+#[cfg(unix)]
+fn set_mode(path: &Path, executable: bool) -> Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    let mode = if executable { 0o755 } else { 0o644 };
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode))
+        .with_context(|| format!("cannot set the mode of {}", path.display()))
+}
+
+#[cfg(not(unix))]
+fn set_mode(_path: &Path, _executable: bool) -> Result<()> {
+    Ok(())
+}

@@ -1,0 +1,100 @@
+//! Porter's stamp, `custom["sh.porter"]`: what built the bundle (Porter's
+//! version and commit, every mixin's version), the author's porter.yaml
+//! (base64, byte for byte), and a digest of everything that went into the
+//! build, compared by the next build to decide whether it is up to date.
+//! From `pkg/cnab/config-adapter/stamp.go`.
+
+use base64::Engine;
+use serde_json::{Map, Value, json};
+use sha2::{Digest, Sha256};
+
+use super::{BundleInputs, MixinRecord};
+
+/// One file of the bundle directory, as the up-to-date check sees it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BundleFile {
+    /// Relative to the bundle directory, with `/` separators.
+    pub path: String,
+    /// Hex SHA-256 of the content.
+    pub sha256: String,
+    /// Whether any execute bit is set (a chmod must trigger a rebuild).
+    pub executable: bool,
+}
+
+/// `DigestManifest`: hex SHA-256 over the porter.yaml bytes, the Porter
+/// version, each mixin (sorted by name, then version), and each file of the
+/// bundle directory (sorted by path: path, content hash, `:x` when
+/// executable). Walking the directory (which files count) is the caller's
+/// job; Porter skips hidden entries and `.cnab`, `.git`, `node_modules`,
+/// `.porter`, `vendor`.
+///
+/// Unlike Porter, a mixin contributes its digest as well as its name and
+/// version, so a different build of the same version triggers a rebuild.
+pub fn manifest_digest(
+    manifest_text: &str,
+    porter_version: &str,
+    mixins: &[MixinRecord],
+    files: &[BundleFile],
+) -> String {
+    let mut hasher = Sha256::new();
+    hasher.update(manifest_text.as_bytes());
+    hasher.update(porter_version.as_bytes());
+    for mixin in sorted_mixins(mixins) {
+        hasher.update(mixin.name.as_bytes());
+        hasher.update(mixin.version.as_bytes());
+        hasher.update(mixin.digest.as_bytes());
+    }
+    let mut files: Vec<&BundleFile> = files.iter().collect();
+    files.sort_by(|a, b| a.path.cmp(&b.path));
+    for file in files {
+        hasher.update(file.path.as_bytes());
+        hasher.update(file.sha256.as_bytes());
+        if file.executable {
+            hasher.update(b":x");
+        }
+    }
+    hex::encode(hasher.finalize())
+}
+
+/// Porter's `MixinRecords` order: by name, then by version (semantic when
+/// both parse, else as text).
+fn sorted_mixins(mixins: &[MixinRecord]) -> Vec<&MixinRecord> {
+    use crate::manifest::constraint::parse_lenient_version;
+    let mut sorted: Vec<&MixinRecord> = mixins.iter().collect();
+    sorted.sort_by(|a, b| {
+        a.name.cmp(&b.name).then_with(|| {
+            match (
+                parse_lenient_version(&a.version),
+                parse_lenient_version(&b.version),
+            ) {
+                (Ok(va), Ok(vb)) => va.cmp(&vb),
+                _ => a.version.cmp(&b.version),
+            }
+        })
+    });
+    sorted
+}
+
+/// The stamp object, with Porter's field names.
+pub(super) fn stamp(inputs: &BundleInputs) -> Value {
+    json!({
+        "manifestDigest": inputs.manifest_digest,
+        "mixins": mixin_records(inputs.mixins),
+        "manifest": base64::engine::general_purpose::STANDARD.encode(inputs.manifest_text),
+        "version": inputs.porter_version,
+        "commit": inputs.porter_commit,
+        "preserveTags": inputs.preserve_tags,
+    })
+}
+
+/// `mixins`: by name, Porter's `version` plus our `digest` and `source`.
+fn mixin_records(mixins: &[MixinRecord]) -> Value {
+    let records: Map<String, Value> = sorted_mixins(mixins)
+        .into_iter()
+        .map(|m| {
+            let record = json!({"version": m.version, "digest": m.digest, "source": m.source});
+            (m.name.clone(), record)
+        })
+        .collect();
+    Value::Object(records)
+}

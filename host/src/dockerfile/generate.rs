@@ -1,0 +1,300 @@
+//! Template + mixin lines -> Dockerfile lines: where each section goes
+//! (Porter's `replaceTokens`), the checks that keep the result buildable,
+//! and the assembly.
+
+use super::error::DockerfileError;
+use super::parse::{self, DEFAULT_ESCAPE, Instruction, Parsed};
+use super::sections;
+use super::{INIT_MARKER, MIXINS_MARKER, MixinLines, Options};
+
+/// Where the sections go in the template's lines (0-based indexes).
+struct Plan {
+    last_from: LastFrom,
+    /// The `# PORTER_INIT` line, or `None` to insert after the last FROM.
+    init_marker: Option<usize>,
+    /// The `# PORTER_MIXINS` line, or `None` to append at the end.
+    mixins_marker: Option<usize>,
+}
+
+struct LastFrom {
+    first_line: usize,
+    last_line: usize,
+    /// Its flags and image, without `AS name`: the base of porter's stage.
+    base: String,
+}
+
+/// The mixins' lines, ready to insert.
+struct MixinSection {
+    lines: Vec<String>,
+    /// The keyword of each instruction (upper case) and the mixin it is from.
+    instructions: Vec<(String, String)>,
+}
+
+pub(super) fn from_template(
+    text: &str,
+    custom: bool,
+    mixins: &[MixinLines],
+    options: &Options,
+) -> Result<String, DockerfileError> {
+    let lines = parse::split_lines(text);
+    let parsed = parse::parse(&lines, DEFAULT_ESCAPE);
+    let plan = plan(&parsed)?;
+    let mixin_section = mixin_section(mixins, parsed.escape)?;
+    let user_manifest = checked_manifest_path(options)?;
+
+    let mut out: Vec<String> = Vec::with_capacity(lines.len() + 32);
+    for (index, line) in lines.iter().enumerate() {
+        if index == plan.last_from.first_line {
+            out.extend(sections::staging_stage(&plan.last_from.base, user_manifest));
+        }
+        if plan.init_marker == Some(index) {
+            out.extend(sections::INIT.map(String::from));
+            continue;
+        }
+        if plan.mixins_marker == Some(index) {
+            out.extend(mixin_section.lines.iter().cloned());
+            continue;
+        }
+        out.push(line.to_string());
+        if plan.init_marker.is_none() && index == plan.last_from.last_line {
+            out.extend(sections::INIT.map(String::from));
+        }
+    }
+    if plan.mixins_marker.is_none() {
+        out.extend(mixin_section.lines);
+    }
+    // Only a custom template or a mixin's instructions can have put files
+    // under /cnab before porter's COPY; the default template does not.
+    let fix_existing_cnab = custom || !mixin_section.instructions.is_empty();
+    out.extend(sections::tail(fix_existing_cnab));
+    // Porter joins with `\n` and ends without a newline.
+    Ok(out.join("\n"))
+}
+
+/// The warnings for a template [`from_template`] accepts; none when it
+/// refuses it (the error says what matters).
+pub(super) fn warnings(text: &str, mixins: &[MixinLines]) -> Vec<String> {
+    let lines = parse::split_lines(text);
+    let parsed = parse::parse(&lines, DEFAULT_ESCAPE);
+    match (plan(&parsed), mixin_section(mixins, parsed.escape)) {
+        (Ok(plan), Ok(section)) => final_stage_warnings(&parsed, &plan, &section),
+        _ => Vec::new(),
+    }
+}
+
+fn plan(parsed: &Parsed<'_>) -> Result<Plan, DockerfileError> {
+    if let Some(first_line) = parsed.unfinished {
+        return Err(DockerfileError::TemplateEndsMidInstruction {
+            line: first_line + 1,
+            escape: parsed.escape,
+        });
+    }
+    check_stage_names(parsed)?;
+    let last_from = last_from(parsed)?;
+    let init_marker = find_marker(parsed, INIT_MARKER)?;
+    let mixins_marker = find_marker(parsed, MIXINS_MARKER)?;
+    for (marker, line) in [(INIT_MARKER, init_marker), (MIXINS_MARKER, mixins_marker)] {
+        if let Some(line) = line.filter(|&line| line < last_from.first_line) {
+            return Err(DockerfileError::MarkerBeforeLastFrom {
+                marker,
+                line: line + 1,
+                last_from: last_from.first_line + 1,
+            });
+        }
+    }
+    if let (Some(init), Some(mixins)) = (init_marker, mixins_marker)
+        && mixins < init
+    {
+        return Err(DockerfileError::MixinsBeforeInit {
+            mixins: mixins + 1,
+            init: init + 1,
+        });
+    }
+    Ok(Plan {
+        last_from,
+        init_marker,
+        mixins_marker,
+    })
+}
+
+fn check_stage_names(parsed: &Parsed<'_>) -> Result<(), DockerfileError> {
+    for from in parsed.froms() {
+        if let Some(name) = stage_name(from).filter(|n| n.eq_ignore_ascii_case(sections::STAGE)) {
+            return Err(DockerfileError::ReservedStageName {
+                line: from.first_line + 1,
+                name: name.to_string(),
+            });
+        }
+    }
+    Ok(())
+}
+
+/// `FROM [--flag...] image [AS name]`: the name.
+fn stage_name<'a>(from: &'a Instruction<'_>) -> Option<&'a str> {
+    let words: Vec<&str> = from.words().collect();
+    match words.as_slice() {
+        [.., as_word, name] if as_word.eq_ignore_ascii_case("AS") => Some(name),
+        _ => None,
+    }
+}
+
+/// The FROM of the last build stage: Porter's appended lines end up in that
+/// stage, so the init lines go there too.
+fn last_from(parsed: &Parsed<'_>) -> Result<LastFrom, DockerfileError> {
+    let from = parsed.froms().last().ok_or(DockerfileError::NoFrom)?;
+    let flags: Vec<&str> = from.words().take_while(|w| w.starts_with("--")).collect();
+    let image = from
+        .words()
+        .nth(flags.len())
+        .ok_or(DockerfileError::FromWithoutImage {
+            line: from.first_line + 1,
+        })?;
+    Ok(LastFrom {
+        first_line: from.first_line,
+        last_line: from.last_line,
+        base: flags
+            .into_iter()
+            .chain([image])
+            .collect::<Vec<_>>()
+            .join(" "),
+    })
+}
+
+/// The line of `marker`, matched as Porter does (a line whose trimmed text
+/// starts with it), refusing a second one or one inside an instruction.
+fn find_marker(
+    parsed: &Parsed<'_>,
+    marker: &'static str,
+) -> Result<Option<usize>, DockerfileError> {
+    let mut found = parsed
+        .comments
+        .iter()
+        .filter(|c| c.text.starts_with(marker));
+    let Some(first) = found.next() else {
+        return Ok(None);
+    };
+    if let Some(second) = found.next() {
+        return Err(DockerfileError::DuplicateMarker {
+            marker,
+            first: first.line + 1,
+            second: second.line + 1,
+        });
+    }
+    if let Some(instruction) = first.inside_instruction {
+        return Err(DockerfileError::MarkerInsideInstruction {
+            marker,
+            line: first.line + 1,
+            instruction: instruction + 1,
+            escape: parsed.escape,
+        });
+    }
+    Ok(Some(first.line))
+}
+
+/// Each mixin's lines in declaration order, a line containing `\n` split as
+/// Porter splits a mixin's stdout, each mixin followed by one blank line (as
+/// Porter's goldens show: a mixin's stdout ends with a newline). Empty lines
+/// are kept. Lines are read with the template's escape character.
+fn mixin_section(mixins: &[MixinLines], escape: char) -> Result<MixinSection, DockerfileError> {
+    let mut section = MixinSection {
+        lines: Vec::new(),
+        instructions: Vec::new(),
+    };
+    for mixin in mixins {
+        let lines: Vec<&str> = mixin
+            .lines
+            .iter()
+            .flat_map(|line| line.split('\n'))
+            .map(|line| line.strip_suffix('\r').unwrap_or(line))
+            .collect();
+        let parsed = parse::parse(&lines, escape);
+        if parsed.unfinished.is_some() {
+            let last_line = lines
+                .iter()
+                .rev()
+                .find(|line| parse::continues(line, escape))
+                .copied()
+                .unwrap_or_default();
+            return Err(DockerfileError::MixinLinesEndMidInstruction {
+                mixin: mixin.mixin.clone(),
+                last_line: last_line.to_string(),
+                escape,
+            });
+        }
+        section.instructions.extend(
+            parsed
+                .instructions
+                .iter()
+                .map(|i| (i.keyword.to_ascii_uppercase(), mixin.mixin.clone())),
+        );
+        section.lines.extend(lines.into_iter().map(String::from));
+        section.lines.push(String::new());
+    }
+    Ok(section)
+}
+
+/// The manifest's path inside the build context, refused if it could point
+/// elsewhere (the `rm` line must not remove anything else).
+fn checked_manifest_path(options: &Options) -> Result<Option<&str>, DockerfileError> {
+    let Some(path) = options.manifest_in_context.as_deref() else {
+        return Ok(None);
+    };
+    let inside = !path.is_empty()
+        && !path.starts_with('/')
+        && !path.contains(['\n', '\r', '\\'])
+        && path.split('/').all(|part| part != "..");
+    if inside {
+        Ok(Some(path))
+    } else {
+        Err(DockerfileError::ManifestPathOutsideContext {
+            path: path.to_string(),
+        })
+    }
+}
+
+/// CMD and ENTRYPOINT in the last stage: porter's `CMD ["/cnab/app/run"]`
+/// replaces the first and would be handed to the second as arguments. And a
+/// mixin's FROM, which moves porter's lines to another stage.
+fn final_stage_warnings(parsed: &Parsed<'_>, plan: &Plan, mixins: &MixinSection) -> Vec<String> {
+    let template = parsed
+        .instructions
+        .iter()
+        .filter(|i| i.first_line > plan.last_from.last_line)
+        .map(|i| {
+            let place = format!("line {} of the Dockerfile template", i.first_line + 1);
+            (i.keyword.to_ascii_uppercase(), place)
+        });
+    let from_mixins = mixins.instructions.iter().map(|(keyword, mixin)| {
+        let place = format!("the Dockerfile lines of mixin `{mixin}`");
+        (keyword.clone(), place)
+    });
+    let new_stage = mixins
+        .instructions
+        .iter()
+        .filter(|(keyword, _)| keyword == "FROM")
+        .map(|(_, mixin)| {
+            format!(
+                "the Dockerfile lines of mixin `{mixin}`: FROM starts a new build stage, and the \
+                 lines porter adds after it land there without the build arguments of \
+                 `# PORTER_INIT`; ask the mixin's author whether that is intended"
+            )
+        });
+    template
+        .chain(from_mixins)
+        .filter_map(|(keyword, place)| final_stage_warning(&keyword, &place))
+        .chain(new_stage)
+        .collect()
+}
+
+fn final_stage_warning(keyword: &str, place: &str) -> Option<String> {
+    match keyword {
+        "CMD" => Some(format!(
+            "{place}: CMD is replaced by porter's CMD [\"/cnab/app/run\"]; remove it"
+        )),
+        "ENTRYPOINT" => Some(format!(
+            "{place}: ENTRYPOINT would receive porter's CMD [\"/cnab/app/run\"] as its \
+             arguments, so the bundle may not run; remove the ENTRYPOINT"
+        )),
+        _ => None,
+    }
+}

@@ -1,0 +1,203 @@
+//! The bundle image's Dockerfile: a template plus each mixin's build lines
+//! -> the text `porter build` writes to `.cnab/Dockerfile`. Pure: the caller
+//! reads the template file and runs the mixins' build hooks.
+//!
+//! # What Porter does (pkg/build/dockerfile-generator.go)
+//!
+//! - The template is `dockerfile:` from porter.yaml, else the built-in one
+//!   (pkg/templates/templates/build/buildkit.Dockerfile). It is read line by
+//!   line (a final newline and `\r`s dropped).
+//! - Two markers, matched on any line whose trimmed text *starts with* them
+//!   (pkg/build/build.go): `# PORTER_INIT` is replaced by the init lines
+//!   (`ARG BUNDLE_DIR`, `ARG BUNDLE_UID=65532`, `ARG BUNDLE_USER=nonroot`,
+//!   `ARG BUNDLE_GID=0`, `RUN useradd ...`), or they are inserted after the
+//!   FROM when it is missing (since #2998); `# PORTER_MIXINS` is replaced by
+//!   the mixins' lines, or they are appended when it is missing.
+//! - The mixins' lines are the stdout of each declared mixin's `build`, in
+//!   declaration order, split on `\n`; as every mixin ends its output with a
+//!   newline, each one is followed by a blank line.
+//! - Lines that copy the bundle directory and `.cnab` into the image, then
+//!   `USER ${BUNDLE_UID}`, `WORKDIR ${BUNDLE_DIR}` and `CMD ["/cnab/app/run"]`
+//!   are appended whatever the template holds. Lines are joined with `\n`,
+//!   without a final newline.
+//! - With the `full-control-dockerfile` experimental flag the template is
+//!   used as it is ([`Template::Custom`] with `verbatim`).
+//!
+//! The image keeps Porter's layout (research notes 2.4): the bundle
+//! directory in `/cnab/app` with `.cnab/app` laid over it (the `run` script,
+//! the canonical `porter.yaml`, `runtimes/`, `mixins/<name>/`), and
+//! `.cnab/bundle.json` as `/cnab/bundle.json`; the user's own porter.yaml is
+//! removed.
+//!
+//! Porter's golden files for all this are in tests/fixtures/porter/build/;
+//! tests/dockerfile_generation.rs turns each into what we generate, one
+//! difference below at a time.
+//!
+//! # Where we deliberately differ
+//!
+//! | # | Porter | Here | Why |
+//! |---|--------|------|-----|
+//! | 1 | Adds `# syntax=docker/dockerfile:1` when the template has none. | Adds nothing (a template's own `# syntax=` line is kept). | BuildKit pulls the frontend image the line names, which fails offline; the classic builder does not need it. |
+//! | 2 | Default template: `FROM --platform=linux/amd64 debian:stable-slim`. | `FROM debian:stable-slim`. | The platform is the build's choice, not the template's (Porter #2870: amd64 only). |
+//! | 3 | Default template: apt's keep-cache setting, then `RUN --mount=type=cache,...` for `apt-get update && apt-get install -y ca-certificates`. | One `RUN apt-get update && apt-get install -y ca-certificates && apt-get clean && rm -rf /var/lib/apt/lists/*`. | `RUN --mount` needs BuildKit. `apt-get clean` and removing the lists keep apt's caches out of the image as the cache mount did (80 MB on a base without Docker's `docker-clean` apt setting, such as a debootstrapped one); mixins run `apt-get update` themselves, as with Porter. |
+//! | 4 | `COPY --link . ${BUNDLE_DIR}`, `RUN rm ${BUNDLE_DIR}/porter.yaml`, `RUN rm -fr ${BUNDLE_DIR}/.cnab`, `COPY --link .cnab /cnab`, `RUN chgrp -R ${BUNDLE_GID} /cnab && chmod -R g=u /cnab` in the image: `.cnab` is stored three times and the bundle files twice (Porter #3488). | The same steps in a stage `porter-cnab`, inserted above the last FROM and based on that FROM's image; the image gets `COPY --from=porter-cnab /porter-cnab /cnab`, which keeps owner, group and mode (checked with Docker 20.10's classic builder). | One copy of each file, with the classic builder: Porter's fix (`optimized-bundle-build`) needs BuildKit's named contexts and `COPY --chmod`. |
+//! | 5 | The `chgrp -R` / `chmod -R g=u` also covers what template and mixin lines put under `/cnab` (a binary in Porter's goldens, `terraform init` output for the terraform mixin). | `RUN if [ -d /cnab ]; then chgrp -R ... /cnab && chmod -R g=u /cnab; fi` before the `COPY --from`, only for a custom template or when a mixin has instructions. | Those files keep working for a non-root user, without a second copy of the bundle; the default template with comment-only mixin output (exec) does not need it. |
+//! | 6 | `RUN rm ${BUNDLE_DIR}/<manifest>` fails when `.dockerignore` leaves the manifest out, and breaks on a path with spaces. | `rm -fr`, with the path quoted for the shell when needed. | Ignoring porter.yaml in `.dockerignore` is reasonable; odd paths happen. |
+//! | 7 | A missing `# PORTER_INIT` goes after the *first* FROM. | After the *last* FROM. | The appended lines (`COPY`, `USER ${BUNDLE_UID}`) run in the last stage and need the init lines' `ARG`s there. Same place for a single-stage template, as in all of Porter's goldens. |
+//! | 8 | FROM is a line starting with `FROM`. | A FROM instruction as Docker reads it: any case, continued lines, not inside another instruction. | With `from debian`, Porter put the init lines above the FROM. |
+//! | 9 | Only the first of two identical markers is used, the other stays as a comment; markers are used wherever they are. | Errors: a marker twice, a marker above the last FROM, `# PORTER_MIXINS` above `# PORTER_INIT`, a marker in the middle of a continued instruction. | Each gave a Dockerfile that fails to build or silently lacks lines; the messages say what to move. |
+//! | 10 | No check that an instruction is finished. | Errors: a template whose last instruction ends with `\` (it would swallow the appended lines), a mixin whose lines end with `\` (it would swallow the next mixin's). | Same reason. |
+//! | 11 | (no stage of its own) | The stage name `porter-cnab` is reserved in templates. | Follows from 4. |
+//! | 12 | `CUSTOM_*` arguments: the regular expression `ARG (CUSTOM_([a-zA-Z0-9_]+))` over the whole text. | `ARG` instructions as Docker parses them ([`declared_custom_args`]). | A commented-out `ARG` no longer counts; `arg`, tabs, several names per `ARG` and continued lines do. |
+//! | 13 | A UTF-8 byte order mark stays at the start of the first line. | Dropped (Docker drops it too). | Lines are now inserted above the FROM, which would put it mid-file. |
+//! | 14 | `verbatim`: the template re-joined line by line (no final newline, `\r\n` -> `\n`); mixin lines dropped silently. | The template byte for byte; a warning names the mixins whose instructions are left out. | Verbatim means verbatim; a mixin's tools missing from the image should not be a surprise at run time. |
+//!
+//! Not differences: the init lines, the markers and their prefix matching,
+//! where mixin lines go, the blank line after each mixin, the final
+//! `USER` / `WORKDIR` / `CMD` lines and the missing final newline are
+//! Porter's.
+
+mod build_args;
+mod buildkit;
+mod error;
+mod generate;
+mod parse;
+mod sections;
+
+pub use build_args::{custom_arg_name, declared_custom_args};
+pub use buildkit::{BuildKitOnly, buildkit_only_syntax};
+pub use error::DockerfileError;
+
+/// Replaced by the init lines (build arguments and the bundle user).
+pub const INIT_MARKER: &str = "# PORTER_INIT";
+
+/// Replaced by the mixins' lines.
+pub const MIXINS_MARKER: &str = "# PORTER_MIXINS";
+
+/// The template used when porter.yaml has no `dockerfile:`. Builds with the
+/// classic builder and offline (given the base image): no `# syntax=` line,
+/// no `RUN --mount`, no `COPY --link`.
+pub const DEFAULT_TEMPLATE: &str = "\
+FROM debian:stable-slim
+
+# PORTER_INIT
+
+RUN apt-get update && apt-get install -y ca-certificates && apt-get clean && rm -rf /var/lib/apt/lists/*
+
+# PORTER_MIXINS
+
+";
+
+/// The Dockerfile lines one declared mixin's build hook returned.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct MixinLines {
+    /// The mixin's name, for messages.
+    pub mixin: String,
+    /// In order. A line containing `\n` counts as several lines; empty
+    /// lines are kept.
+    pub lines: Vec<String>,
+}
+
+impl MixinLines {
+    pub fn new(
+        mixin: impl Into<String>,
+        lines: impl IntoIterator<Item = impl Into<String>>,
+    ) -> Self {
+        MixinLines {
+            mixin: mixin.into(),
+            lines: lines.into_iter().map(Into::into).collect(),
+        }
+    }
+}
+
+/// The template to generate from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Template<'a> {
+    /// [`DEFAULT_TEMPLATE`].
+    Default,
+    /// The text of the file porter.yaml's `dockerfile:` names. `verbatim`
+    /// (Porter's `full-control-dockerfile`): used as it is, nothing added.
+    Custom { text: &'a str, verbatim: bool },
+}
+
+/// What the generated Dockerfile depends on besides the template and the
+/// mixins.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Options {
+    /// The user's porter.yaml, relative to the build context with `/`
+    /// separators, so the image does not keep it next to the canonical one;
+    /// `None` when it lives outside the build context (Porter then leaves it
+    /// alone too). Default: `porter.yaml`.
+    pub manifest_in_context: Option<String>,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            manifest_in_context: Some("porter.yaml".to_string()),
+        }
+    }
+}
+
+/// The Dockerfile for `template` and the mixins' lines (one entry per
+/// declared mixin, in declaration order): the text for `.cnab/Dockerfile`.
+pub fn generate(
+    template: Template<'_>,
+    mixins: &[MixinLines],
+    options: &Options,
+) -> Result<String, DockerfileError> {
+    match template {
+        Template::Default => generate::from_template(DEFAULT_TEMPLATE, false, mixins, options),
+        Template::Custom {
+            text,
+            verbatim: false,
+        } => generate::from_template(text, true, mixins, options),
+        Template::Custom {
+            text,
+            verbatim: true,
+        } => Ok(text.to_string()),
+    }
+}
+
+/// What the user should know about the Dockerfile [`generate`] makes from
+/// the same input, though it does not stop the build: a verbatim template
+/// leaving mixin instructions out, a `CMD` or `ENTRYPOINT` in the last stage
+/// (porter's `CMD ["/cnab/app/run"]` replaces the first and would be the
+/// second's arguments), a mixin starting a new stage. Each is a sentence
+/// that says what to do.
+pub fn warnings(template: Template<'_>, mixins: &[MixinLines]) -> Vec<String> {
+    match template {
+        Template::Default => generate::warnings(DEFAULT_TEMPLATE, mixins),
+        Template::Custom {
+            text,
+            verbatim: false,
+        } => generate::warnings(text, mixins),
+        Template::Custom {
+            text: _,
+            verbatim: true,
+        } => verbatim_warnings(mixins),
+    }
+}
+
+/// Mixins whose instructions a verbatim template leaves out (comment-only
+/// output, like exec's, is not worth a warning).
+fn verbatim_warnings(mixins: &[MixinLines]) -> Vec<String> {
+    let left_out: Vec<&str> = mixins
+        .iter()
+        .filter(|m| {
+            m.lines.iter().flat_map(|l| l.split('\n')).any(|line| {
+                let line = line.trim();
+                !line.is_empty() && !line.starts_with('#')
+            })
+        })
+        .map(|m| m.mixin.as_str())
+        .collect();
+    if left_out.is_empty() {
+        return Vec::new();
+    }
+    vec![format!(
+        "the Dockerfile template is used verbatim, so it does not get the Dockerfile lines of \
+         mixin(s) {}: copy what the bundle needs from them into the template",
+        left_out.join(", ")
+    )]
+}

@@ -1,0 +1,284 @@
+//! `porter build --no-image` through the real binary: .cnab/ written from
+//! the real exec mixin, the stamp and the up-to-date check, and failures
+//! that leave the previous build as it was.
+
+mod support;
+
+use std::path::{Path, PathBuf};
+
+use predicates::prelude::*;
+use serde_json::Value;
+use support::*;
+
+fn home_with_exec() -> tempfile::TempDir {
+    let home = tempfile::tempdir().unwrap();
+    porter(home.path())
+        .args(["mixins", "install", "exec", "--file"])
+        .arg(mixin_wasm("exec"))
+        .assert()
+        .success();
+    home
+}
+
+/// A copy of examples/hello in a temporary directory.
+fn hello_bundle(home: &Path) -> PathBuf {
+    let dir = home.join("hello");
+    std::fs::create_dir_all(&dir).unwrap();
+    let source = workspace_root().join("examples/hello");
+    for name in ["porter.yaml", "helpers.sh", ".dockerignore"] {
+        std::fs::copy(source.join(name), dir.join(name)).unwrap();
+    }
+    dir
+}
+
+fn build(home: &Path, dir: &Path) -> assert_cmd::assert::Assert {
+    porter(home)
+        .args(["build", "--no-image", "--dir"])
+        .arg(dir)
+        .assert()
+}
+
+fn bundle_json(dir: &Path) -> (Vec<u8>, Value) {
+    let bytes = std::fs::read(dir.join(".cnab/bundle.json")).unwrap();
+    let value = serde_json::from_slice(&bytes).unwrap();
+    (bytes, value)
+}
+
+#[test]
+fn build_writes_the_dockerfile_bundle_json_and_staged_files() {
+    let home = home_with_exec();
+    let dir = hello_bundle(home.path());
+    build(home.path(), &dir)
+        .success()
+        .stdout(predicate::str::contains(
+            "Skipped the invocation image localhost:5000/hello:porter-",
+        ));
+
+    let dockerfile = std::fs::read_to_string(dir.join(".cnab/Dockerfile")).unwrap();
+    assert!(
+        dockerfile.contains("# exec mixin has no buildtime dependencies"),
+        "{dockerfile}"
+    );
+    assert!(
+        dockerfile.lines().any(|l| l == "FROM debian:stable-slim"),
+        "{dockerfile}"
+    );
+    assert!(
+        !dockerfile.contains("--mount") && !dockerfile.contains("# syntax"),
+        "{dockerfile}"
+    );
+
+    let (bytes, bundle) = bundle_json(&dir);
+    assert_eq!(
+        serde_jcs::to_vec(&bundle).unwrap(),
+        bytes,
+        "bundle.json is canonical JSON"
+    );
+    assert_eq!(bundle["name"], "hello");
+    assert_eq!(bundle["version"], "0.1.0");
+    assert_eq!(
+        bundle["invocationImages"][0]["image"]
+            .as_str()
+            .unwrap()
+            .split(":porter-")
+            .next(),
+        Some("localhost:5000/hello")
+    );
+    let exec = &bundle["custom"]["sh.porter"]["mixins"]["exec"];
+    assert_eq!(exec["version"], "1.0.0");
+    let wasm = std::fs::read(mixin_wasm("exec")).unwrap();
+    assert_eq!(
+        exec["digest"],
+        format!("sha256:{}", sha256_hex(&wasm)).as_str()
+    );
+    assert!(bundle["parameters"]["greeting"].is_object(), "{bundle:#}");
+    assert!(bundle["actions"]["status"].is_object(), "{bundle:#}");
+
+    let app = dir.join(".cnab/app");
+    assert_eq!(
+        std::fs::read(app.join("mixins/exec/exec.wasm")).unwrap(),
+        wasm
+    );
+    assert_eq!(
+        std::fs::read_to_string(app.join("porter.yaml")).unwrap(),
+        std::fs::read_to_string(dir.join("porter.yaml")).unwrap()
+    );
+    use std::os::unix::fs::PermissionsExt;
+    assert_eq!(
+        std::fs::metadata(app.join("run"))
+            .unwrap()
+            .permissions()
+            .mode()
+            & 0o777,
+        0o755
+    );
+    // Only what the image needs: no staging leftovers beside .cnab.
+    let leftovers: Vec<String> = tree(&dir)
+        .into_iter()
+        .filter(|f| f.starts_with(".cnab-"))
+        .collect();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
+}
+
+#[test]
+fn an_unchanged_bundle_is_up_to_date_and_each_change_rebuilds() {
+    let home = home_with_exec();
+    let dir = hello_bundle(home.path());
+    build(home.path(), &dir).success();
+    let digest = |dir: &Path| {
+        bundle_json(dir).1["custom"]["sh.porter"]["manifestDigest"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
+    let first = digest(&dir);
+
+    build(home.path(), &dir)
+        .success()
+        .stdout("Bundle is up-to-date!\n");
+
+    // Editing a bundle file rebuilds.
+    std::fs::write(
+        dir.join("helpers.sh"),
+        "#!/usr/bin/env bash\necho changed\n",
+    )
+    .unwrap();
+    build(home.path(), &dir)
+        .success()
+        .stdout(predicate::str::contains("Wrote"));
+    let second = digest(&dir);
+    assert_ne!(first, second);
+
+    // So does making a file executable, with the same content.
+    std::fs::write(dir.join("data.txt"), "x").unwrap();
+    build(home.path(), &dir).success();
+    let third = digest(&dir);
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(dir.join("data.txt"), std::fs::Permissions::from_mode(0o755)).unwrap();
+    build(home.path(), &dir)
+        .success()
+        .stdout(predicate::str::contains("Wrote"));
+    assert_ne!(third, digest(&dir));
+
+    // And installing another build of the mixin (same version, new digest).
+    let other = home.path().join("exec-other.wasm");
+    let mut bytes = std::fs::read(mixin_wasm("exec")).unwrap();
+    bytes.extend_from_slice(b"\x00\x05\x03pad\x00"); // a custom section: same code, new digest
+    std::fs::write(&other, bytes).unwrap();
+    porter(home.path())
+        .args(["mixins", "install", "exec", "--file"])
+        .arg(&other)
+        .assert()
+        .success();
+    build(home.path(), &dir)
+        .success()
+        .stdout(predicate::str::contains("Wrote"));
+
+    // --force always rebuilds; touching nothing does not.
+    build(home.path(), &dir)
+        .success()
+        .stdout("Bundle is up-to-date!\n");
+    porter(home.path())
+        .args(["build", "--no-image", "--force", "--dir"])
+        .arg(&dir)
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("Wrote"));
+}
+
+#[test]
+fn lint_errors_stop_the_build_unless_no_lint() {
+    let home = home_with_exec();
+    let dir = hello_bundle(home.path());
+    let text = std::fs::read_to_string(dir.join("porter.yaml")).unwrap();
+    let text = text.replace(
+        "      command: ./helpers.sh\n      arguments:\n        - uninstall\n",
+        "      command: bash\n      flags:\n        c: echo bye\n",
+    );
+    std::fs::write(dir.join("porter.yaml"), text).unwrap();
+    build(home.path(), &dir)
+        .failure()
+        .stderr(predicate::str::contains("error[exec-101]"))
+        .stderr(predicate::str::contains(
+            "lint errors were detected. Rerun with --no-lint to ignore the errors",
+        ));
+    assert!(!dir.join(".cnab").exists(), "a failed build writes nothing");
+    porter(home.path())
+        .args(["build", "--no-image", "--no-lint", "--dir"])
+        .arg(&dir)
+        .assert()
+        .success();
+}
+
+#[test]
+fn validation_errors_stop_the_build_even_with_no_lint_and_keep_the_last_build() {
+    let home = home_with_exec();
+    let dir = hello_bundle(home.path());
+    build(home.path(), &dir).success();
+    let before = std::fs::read(dir.join(".cnab/bundle.json")).unwrap();
+    let text = std::fs::read_to_string(dir.join("porter.yaml")).unwrap();
+    std::fs::write(
+        dir.join("porter.yaml"),
+        text.replace(
+            "${ bundle.parameters.greeting }",
+            "${ bundle.parameters.greting }",
+        ),
+    )
+    .unwrap();
+    porter(home.path())
+        .args(["build", "--no-image", "--no-lint", "--dir"])
+        .arg(&dir)
+        .assert()
+        .failure()
+        .stderr(predicate::str::contains(
+            "names the parameter 'greting', which is not defined (did you mean 'greeting'?)",
+        ))
+        .stderr(predicate::str::contains("porter.yaml:46:"));
+    assert_eq!(
+        std::fs::read(dir.join(".cnab/bundle.json")).unwrap(),
+        before,
+        "the previous build is kept"
+    );
+}
+
+#[test]
+fn a_missing_mixin_and_missing_manifest_are_clear() {
+    let home = tempfile::tempdir().unwrap();
+    let dir = hello_bundle(home.path());
+    build(home.path(), &dir)
+        .failure()
+        .stderr(predicate::str::contains("mixin exec is not installed"));
+    porter(home.path())
+        .args(["build", "--no-image", "--dir"])
+        .arg(home.path().join("nowhere"))
+        .assert()
+        .failure()
+        .stderr(predicate::str::contains("is not a directory"));
+}
+
+#[test]
+fn name_version_and_custom_overrides_reach_the_bundle() {
+    let home = home_with_exec();
+    let dir = hello_bundle(home.path());
+    porter(home.path())
+        .args([
+            "build",
+            "--no-image",
+            "--name",
+            "greeter",
+            "--version",
+            "1.2.3",
+            "--custom",
+            "app.tier=gold",
+            "--dir",
+        ])
+        .arg(&dir)
+        .assert()
+        .success();
+    let (_, bundle) = bundle_json(&dir);
+    assert_eq!(bundle["name"], "greeter");
+    assert_eq!(bundle["version"], "1.2.3");
+    assert_eq!(bundle["custom"]["app"]["tier"], "gold");
+    let carried = std::fs::read_to_string(dir.join(".cnab/app/porter.yaml")).unwrap();
+    assert!(carried.contains("name: greeter"), "{carried}");
+}
