@@ -10,7 +10,7 @@ use porter::mixin::{
 use serde_json::Value;
 use support::*;
 
-fn exec() -> (tempfile::TempDir, PreparedMixin) {
+fn exec() -> (tempfile::TempDir, std::sync::Arc<PreparedMixin>) {
     let home = tempfile::tempdir().unwrap();
     let host = MixinHost::new(&PorterHome::at(home.path())).unwrap();
     let installed = host

@@ -276,6 +276,11 @@ fn every_malformed_manifest_gets_its_error_at_its_line() {
             13,
             "'parameters' must be a list, found a mapping",
         ),
+        (
+            with("parameters:\n  - name: rg\n    type: string\n    persistent: true\n"),
+            16,
+            "parameter 'rg' is persistent, which needs schemaVersion 1.2.0",
+        ),
         // Credentials and outputs.
         (
             with("credentials:\n  - name: c\n  - name: c\n"),

@@ -17,8 +17,8 @@ use support::*;
 struct Fixture {
     _home: tempfile::TempDir,
     host: MixinHost,
-    hostile: PreparedMixin,
-    exec: PreparedMixin,
+    hostile: std::sync::Arc<PreparedMixin>,
+    exec: std::sync::Arc<PreparedMixin>,
     logs: Arc<Mutex<Vec<String>>>,
     limits: Limits,
 }
@@ -267,9 +267,16 @@ fn a_mixin_whose_wasm_changed_after_install_is_not_loaded() {
     std::fs::remove_dir_all(f._home.path().join("cache")).unwrap();
     let mut bytes = std::fs::read(installed.wasm_path()).unwrap();
     bytes.push(0);
+    let mut permissions = std::fs::metadata(installed.wasm_path())
+        .unwrap()
+        .permissions();
+    #[allow(clippy::permissions_set_readonly_false)]
+    permissions.set_readonly(false);
+    std::fs::set_permissions(installed.wasm_path(), permissions).unwrap();
     std::fs::write(installed.wasm_path(), bytes).unwrap();
-    let err = f
-        .host
+    // A new process (host): the fixture's host has exec loaded already.
+    let host = MixinHost::new(&PorterHome::at(f._home.path())).unwrap();
+    let err = host
         .load(&installed)
         .err()
         .expect("a tampered mixin must not load")

@@ -6,6 +6,8 @@ use std::process::Command;
 
 use anyhow::{Context, Result, bail};
 
+mod bench_build;
+
 const WASM_TARGET: &str = "wasm32-wasip2";
 /// Cargo profile for shipped components (size-optimised; see Cargo.toml).
 const MIXIN_PROFILE: &str = "mixin";
@@ -15,9 +17,10 @@ cargo xtask <task>
 
   mixins        build every crate under mixins/ to target/mixins/<name>.wasm
   test-mixins   build the test guests under tests/guests/ to target/test-mixins/
-  install       install `porter` (cargo install) and every mixin into PORTER_HOME
+  install       install `porter` (cargo install), its runtime and every mixin into PORTER_HOME
   test          build all wasm components, then run the test suite (nextest)
-  bench         build the components, then run the benchmarks (numbers for BENCHMARKS.md)
+  bench         build the components, then run the benchmarks (numbers for BENCHMARKS.md):
+                a hook call (cargo bench), and porter build --no-image with 1/4/16 mixins
 ";
 
 fn main() -> Result<()> {
@@ -47,13 +50,21 @@ fn main() -> Result<()> {
         }
         "bench" => {
             build_components(&root, "mixins", "mixins")?;
+            build_components(&root, "tests/guests", "test-mixins")?;
             run(Command::new(cargo()).current_dir(&root).args([
                 "bench",
                 "-p",
                 "porter",
                 "--bench",
                 "hook_call",
-            ]))
+            ]))?;
+            run(Command::new(cargo()).current_dir(&root).args([
+                "build",
+                "--release",
+                "-p",
+                "porter",
+            ]))?;
+            bench_build::run(&root)
         }
         "" | "help" | "-h" | "--help" => {
             print!("{HELP}");
@@ -184,6 +195,22 @@ fn install(root: &Path) -> Result<()> {
         .args(["install", "--locked", "--path", "host", "--target-dir"])
         .arg(root.join("target")))?;
     let porter = which_porter();
+    // Porter's layout: the runtime the invocation image carries is a copy
+    // of porter itself (linux/amd64), in PORTER_HOME/runtimes.
+    let home = std::env::var_os("PORTER_HOME")
+        .filter(|v| !v.is_empty())
+        .map(PathBuf::from)
+        .or_else(|| std::env::home_dir().map(|h| h.join(".porter")))
+        .context("cannot find PORTER_HOME or a home directory")?;
+    let runtimes = home.join("runtimes");
+    std::fs::create_dir_all(&runtimes)?;
+    std::fs::copy(&porter, runtimes.join("porter-runtime")).with_context(|| {
+        format!(
+            "cannot copy {} into {}",
+            porter.display(),
+            runtimes.display()
+        )
+    })?;
     for wasm in mixins {
         let name = wasm.file_stem().unwrap().to_string_lossy().into_owned();
         run(Command::new(&porter)

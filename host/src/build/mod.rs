@@ -182,6 +182,14 @@ pub fn prepare(options: &BuildOptions, host: &MixinHost) -> Result<BuildOutcome>
         preserve_tags: false,
     });
     let bundle_bytes = cnab::to_canonical_json(&bundle);
+    let runtime = installed_runtime(host);
+    if runtime.is_none() {
+        warnings.push(
+            "warning: no porter runtime is installed (PORTER_HOME/runtimes/porter-runtime), so the image carries none; \
+             `cargo xtask install` installs one"
+                .to_string(),
+        );
+    }
     let staged = stage::Staged {
         dockerfile: &dockerfile_text,
         bundle_json: &bundle_bytes,
@@ -190,7 +198,7 @@ pub fn prepare(options: &BuildOptions, host: &MixinHost) -> Result<BuildOutcome>
             .iter()
             .map(|m| (m.name.clone(), m.wasm_path()))
             .collect(),
-        runtime: installed_runtime(host),
+        runtime,
     };
     let cnab_dir = stage::write_cnab_dir(dir, &staged)?;
     Ok(BuildOutcome {

@@ -56,7 +56,7 @@ pub fn write_cnab_dir(bundle_dir: &Path, staged: &Staged<'_>) -> Result<PathBuf>
             .join("app/mixins")
             .join(name)
             .join(format!("{name}.wasm"));
-        copy(wasm, &dest, false)?;
+        link_or_copy(wasm, &dest)?;
     }
     if let Some(runtime) = &staged.runtime {
         copy(runtime, &root.join("app/runtimes/porter-runtime"), true)?;
@@ -92,6 +92,19 @@ fn write(path: &Path, bytes: &[u8], executable: bool) -> Result<()> {
     }
     std::fs::write(path, bytes).with_context(|| format!("cannot write {}", path.display()))?;
     set_mode(path, executable)
+}
+
+/// An installed mixin is read-only in the store, so `.cnab` can share it
+/// with a hard link rather than a copy; across filesystems it is copied.
+fn link_or_copy(from: &Path, to: &Path) -> Result<()> {
+    if let Some(parent) = to.parent() {
+        std::fs::create_dir_all(parent)
+            .with_context(|| format!("cannot create {}", parent.display()))?;
+    }
+    match std::fs::hard_link(from, to) {
+        Ok(()) => Ok(()),
+        Err(_) => copy(from, to, false),
+    }
 }
 
 fn copy(from: &Path, to: &Path, executable: bool) -> Result<()> {

@@ -221,24 +221,19 @@ fn schema_findings(
             ];
         }
     };
+    let checker = super::schema::MixinSchema::new(&schema);
     let mut findings = Vec::new();
     if let Some(declaration) = m.mixin(mixin)
         && let Some(config) = &declaration.config
     {
         let written = serde_json::json!({ mixin: config });
-        findings.extend(super::schema::check_config(
-            &loaded.source,
-            &schema,
-            &declaration.pointer,
-            &written,
-        ));
+        findings.extend(checker.check_config(&loaded.source, &declaration.pointer, &written));
     }
     for action in &m.actions {
         for step in action.steps.iter().filter(|s| s.mixin == mixin) {
             let written = serde_json::json!({ mixin: step.body });
-            findings.extend(super::schema::check_step(
+            findings.extend(checker.check_step(
                 &loaded.source,
-                &schema,
                 &action.name,
                 &step.pointer,
                 &written,

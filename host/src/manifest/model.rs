@@ -135,8 +135,9 @@ impl Parameter {
         self.schema.get("type").and_then(Value::as_str)
     }
 
+    /// `default: null` counts as no default, as in Porter.
     pub fn default(&self) -> Option<&Value> {
-        self.schema.get("default")
+        self.schema.get("default").filter(|v| !v.is_null())
     }
 
     /// Porter: a parameter without a default must be supplied.

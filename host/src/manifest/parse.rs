@@ -203,6 +203,8 @@ impl ManifestParser<'_> {
                 "outputs" => manifest.outputs = self.list(&at, value, "outputs", |p, at, v| p.output(at, v)),
                 "dependencies" => self.dependencies(&at, value, &mut manifest),
                 "required" => manifest.required = self.list(&at, value, "required", |p, at, v| p.required_extension(at, v)),
+                // `upgrade:` with nothing under it is no action (as in Porter).
+                "install" | "upgrade" | "uninstall" if value.is_null() => {}
                 "install" | "upgrade" | "uninstall" => {
                     if let Some(action) = self.action(key, value, &declared) {
                         manifest.actions.push(action);

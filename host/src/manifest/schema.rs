@@ -79,93 +79,113 @@ fn rewrite_refs(value: &mut Value, prefix: &str) {
     }
 }
 
-/// Checks a step (`{mixin: body}`) of `action` against its mixin's schema
-/// definitions (`installStep`, ..., `invokeStep` for custom actions), and
-/// places each problem at its field in porter.yaml. A mixin schema without
-/// the definition is not checked.
-pub fn check_step(
-    source: &SourceFile,
-    mixin_schema: &Value,
-    action: &str,
-    step_pointer: &str,
-    step: &Value,
-) -> Vec<Diagnostic> {
-    let definition = match action {
-        "install" | "upgrade" | "uninstall" => format!("{action}Step"),
-        _ => "invokeStep".to_string(),
-    };
-    check_against_definition(
-        source,
-        mixin_schema,
-        &definition,
-        step_pointer,
-        step,
-        &format!("step in {action}"),
-    )
+/// A mixin's published schema, ready to check its steps and config. Each
+/// definition is compiled once, however many steps use it.
+pub struct MixinSchema {
+    definitions: Value,
+    validators: std::cell::RefCell<
+        std::collections::HashMap<String, Result<std::rc::Rc<jsonschema::Validator>, String>>,
+    >,
 }
 
-/// Checks a mixin's declaration (`{mixin: config}`) against its schema's
-/// `config` definition, when it has one.
-pub fn check_config(
-    source: &SourceFile,
-    mixin_schema: &Value,
-    declaration_pointer: &str,
-    declaration: &Value,
-) -> Vec<Diagnostic> {
-    check_against_definition(
-        source,
-        mixin_schema,
-        "config",
-        declaration_pointer,
-        declaration,
-        "mixin config",
-    )
-}
-
-fn check_against_definition(
-    source: &SourceFile,
-    mixin_schema: &Value,
-    definition: &str,
-    pointer: &str,
-    instance: &Value,
-    what: &str,
-) -> Vec<Diagnostic> {
-    let Some(definitions) = mixin_schema
-        .get("definitions")
-        .filter(|d| d.get(definition).is_some())
-    else {
-        return Vec::new();
-    };
-    let schema =
-        json!({ "$ref": format!("#/definitions/{definition}"), "definitions": definitions });
-    let validator = match jsonschema::draft7::new(&schema) {
-        Ok(v) => v,
-        Err(e) => {
-            return vec![Diagnostic::warning(
-                source,
-                source.locations.value(pointer),
-                format!("the mixin's schema cannot be used to check this {what}: {e}"),
-            )];
+impl MixinSchema {
+    pub fn new(schema: &Value) -> Self {
+        MixinSchema {
+            definitions: schema.get("definitions").cloned().unwrap_or_default(),
+            validators: Default::default(),
         }
-    };
-    validator
-        .iter_errors(instance)
-        .map(|error| {
-            let at = format!("{pointer}{}", error.instance_path());
-            let field = error.instance_path().to_string();
-            let field = if field.is_empty() {
-                String::new()
-            } else {
-                format!(" at {field}")
-            };
-            Diagnostic::error(
-                source,
-                source.locations.value(&at),
-                format!("invalid {what}{field}: {error}"),
-            )
-            .hint("the mixin's schema (porter schema) lists the fields it accepts")
-        })
-        .collect()
+    }
+
+    /// Checks a step (`{mixin: body}`) of `action` against the mixin's
+    /// `installStep`, ..., or `invokeStep` (custom actions), placing each
+    /// problem at its field in porter.yaml. A schema without the definition
+    /// checks nothing.
+    pub fn check_step(
+        &self,
+        source: &SourceFile,
+        action: &str,
+        step_pointer: &str,
+        step: &Value,
+    ) -> Vec<Diagnostic> {
+        let definition = match action {
+            "install" | "upgrade" | "uninstall" => format!("{action}Step"),
+            _ => "invokeStep".to_string(),
+        };
+        self.check(
+            source,
+            &definition,
+            step_pointer,
+            step,
+            &format!("step in {action}"),
+        )
+    }
+
+    /// Checks a mixin's declaration (`{mixin: config}`) against its `config`
+    /// definition, when it has one.
+    pub fn check_config(
+        &self,
+        source: &SourceFile,
+        declaration_pointer: &str,
+        declaration: &Value,
+    ) -> Vec<Diagnostic> {
+        self.check(
+            source,
+            "config",
+            declaration_pointer,
+            declaration,
+            "mixin config",
+        )
+    }
+
+    fn check(
+        &self,
+        source: &SourceFile,
+        definition: &str,
+        pointer: &str,
+        instance: &Value,
+        what: &str,
+    ) -> Vec<Diagnostic> {
+        if self.definitions.get(definition).is_none() {
+            return Vec::new();
+        }
+        let validator = self
+            .validators
+            .borrow_mut()
+            .entry(definition.to_string())
+            .or_insert_with(|| {
+                let schema = json!({ "$ref": format!("#/definitions/{definition}"), "definitions": self.definitions });
+                jsonschema::draft7::new(&schema).map(std::rc::Rc::new).map_err(|e| e.to_string())
+            })
+            .clone();
+        let validator = match validator {
+            Ok(v) => v,
+            Err(e) => {
+                return vec![Diagnostic::warning(
+                    source,
+                    source.locations.value(pointer),
+                    format!("the mixin's schema cannot be used to check this {what}: {e}"),
+                )];
+            }
+        };
+        validator
+            .iter_errors(instance)
+            .map(|error| {
+                let at = format!("{pointer}{}", error.instance_path());
+                let field = error.instance_path().to_string();
+                let field = if field.is_empty() {
+                    String::new()
+                } else {
+                    format!(" at {field}")
+                };
+                Diagnostic::error(
+                    source,
+                    source.locations.value(&at),
+                    format!("invalid {what}{field}: {error}"),
+                )
+                .hint("the mixin's schema (porter schema) lists the fields it accepts")
+            })
+            .collect()
+    }
 }
 
 #[cfg(test)]

@@ -207,6 +207,15 @@ impl Validator<'_> {
                 let at = self.value_at(&format!("{}/name", p.pointer));
                 self.push(Diagnostic::error(self.source, at, format!("parameter '{}' uses a reserved prefix: names starting with porter- or porter_ are Porter's", p.name)).code("porter-100").hint("rename the parameter"));
             }
+            if p.persistent {
+                // Porter gates persistent parameters behind schemaVersion
+                // 1.2.0 and an experimental flag, neither of which we accept.
+                let at = self.value_at(&format!("{}/persistent", p.pointer));
+                self.push(
+                    Diagnostic::error(self.source, at, format!("parameter '{}' is persistent, which needs schemaVersion 1.2.0 and Porter's persistent-parameters experimental feature", p.name))
+                        .hint("remove `persistent: true`; wire the value through an output and `source: {output: ...}` instead"),
+                );
+            }
             if p.type_name() == Some("file")
                 && p.path.as_deref().unwrap_or("").is_empty()
                 && !p.persistent

@@ -157,6 +157,13 @@ impl MixinHost {
             std::fs::write(&path, bytes).with_context(|| format!("cannot write {}", path.display()))
         };
         write(&format!("{}.wasm", record.name), wasm)?;
+        // Read-only: builds hard-link it into .cnab/, which must never
+        // write through to the store.
+        let wasm_path = staging.path().join(format!("{}.wasm", record.name));
+        let mut permissions = std::fs::metadata(&wasm_path)?.permissions();
+        permissions.set_readonly(true);
+        std::fs::set_permissions(&wasm_path, permissions)
+            .with_context(|| format!("cannot make {} read-only", wasm_path.display()))?;
         write(SCHEMA_FILE, schema.as_bytes())?;
         write(
             RECORD_FILE,

@@ -11,6 +11,9 @@ pub mod install;
 pub mod sandbox;
 mod store;
 
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
 use anyhow::{Context, Result, bail};
 use wasmtime::component::Component;
 
@@ -33,6 +36,8 @@ pub struct MixinHost {
     store: MixinStore,
     sandbox: Sandbox,
     cache: PrecompiledCache,
+    /// Mixins loaded so far, by name and digest.
+    loaded: Mutex<HashMap<(String, String), Arc<PreparedMixin>>>,
 }
 
 impl MixinHost {
@@ -48,6 +53,7 @@ impl MixinHost {
             store: MixinStore::new(home),
             sandbox,
             cache,
+            loaded: Mutex::new(HashMap::new()),
         })
     }
 
@@ -59,7 +65,28 @@ impl MixinHost {
     /// compiled when that form is missing or was made by another porter (and
     /// is then cached again), after checking the wasm against the digest
     /// recorded at install.
-    pub fn load(&self, mixin: &InstalledMixin) -> Result<PreparedMixin> {
+    ///
+    /// A mixin is loaded once per host: lint and build share it (each hook
+    /// call still gets a fresh instance and store).
+    pub fn load(&self, mixin: &InstalledMixin) -> Result<Arc<PreparedMixin>> {
+        let key = (mixin.name.clone(), mixin.digest.clone());
+        if let Some(loaded) = self
+            .loaded
+            .lock()
+            .expect("the loaded-mixins lock is never poisoned")
+            .get(&key)
+        {
+            return Ok(loaded.clone());
+        }
+        let prepared = Arc::new(self.load_uncached(mixin)?);
+        self.loaded
+            .lock()
+            .expect("the loaded-mixins lock is never poisoned")
+            .insert(key, prepared.clone());
+        Ok(prepared)
+    }
+
+    fn load_uncached(&self, mixin: &InstalledMixin) -> Result<PreparedMixin> {
         let label = MixinLabel {
             name: mixin.name.clone(),
             version: mixin.version.to_string(),

@@ -1,0 +1,169 @@
+//! `cargo xtask bench`'s build benchmark: `porter build --no-image` of a
+//! bundle declaring 1, 4 and 16 mixins (installed and precompiled), next to
+//! `porter --version`, each a fresh process, as a user runs them.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result, bail};
+
+/// Runs the benchmark and prints a markdown table.
+pub fn run(root: &Path) -> Result<()> {
+    let porter = root.join("target/release/porter");
+    let exec = root.join("target/mixins/exec.wasm");
+    let hostile = root.join("target/test-mixins/hostile.wasm");
+    let work = std::env::temp_dir().join(format!("porter-bench-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&work);
+    std::fs::create_dir_all(&work)?;
+    let home = work.join("home");
+
+    // Mixins besides exec: the test guest under other names (its name is
+    // patched in its data; same length, so the component stays valid).
+    let mut names = vec!["exec".to_string()];
+    install(&porter, &home, "exec", &exec)?;
+    let hostile_bytes = std::fs::read(&hostile).with_context(|| {
+        format!(
+            "{} is missing: run cargo xtask test-mixins",
+            hostile.display()
+        )
+    })?;
+    for i in 1..16 {
+        let name = format!("bench{i:02}");
+        let file = work.join(format!("{name}.wasm"));
+        std::fs::write(
+            &file,
+            replace_all(&hostile_bytes, b"hostile", name.as_bytes()),
+        )?;
+        install(&porter, &home, &name, &file)?;
+        names.push(name);
+    }
+
+    let version = sample(&porter, &home, &["--version"], None, 30)?;
+    println!("| command (fresh process, release build) | samples | median | min |");
+    println!("|---|---|---|---|");
+    row("porter --version", &version);
+    let mut four = Duration::ZERO;
+    for count in [1usize, 4, 16] {
+        let dir = work.join(format!("bundle-{count}"));
+        write_bundle(&dir, &names[..count])?;
+        let times = sample(
+            &porter,
+            &home,
+            &["build", "--no-image", "--force", "--dir"],
+            Some(&dir),
+            20,
+        )?;
+        row(
+            &format!("porter build --no-image, {count} mixin(s)"),
+            &times,
+        );
+        if count == 4 {
+            four = median(&times);
+        }
+    }
+    println!();
+    println!(
+        "build with 4 mixins / --version, median: {:.2}x",
+        four.as_secs_f64() / median(&version).as_secs_f64()
+    );
+    let _ = std::fs::remove_dir_all(&work);
+    Ok(())
+}
+
+fn install(porter: &Path, home: &Path, name: &str, file: &Path) -> Result<()> {
+    let status = Command::new(porter)
+        .env("PORTER_HOME", home)
+        .args(["mixins", "install", name, "--file"])
+        .arg(file)
+        .stdout(std::process::Stdio::null())
+        .status()?;
+    if !status.success() {
+        bail!("installing {name} failed");
+    }
+    Ok(())
+}
+
+fn write_bundle(dir: &Path, mixins: &[String]) -> Result<()> {
+    std::fs::create_dir_all(dir)?;
+    let mut text = String::from(
+        "schemaVersion: 1.0.1\nname: bench\nversion: 0.1.0\nregistry: localhost:5000\nmixins:\n",
+    );
+    for name in mixins {
+        text.push_str(&format!("  - {name}\n"));
+    }
+    for action in ["install", "uninstall"] {
+        text.push_str(&format!("{action}:\n"));
+        for name in mixins {
+            let body = if name == "exec" {
+                "command: ./run.sh"
+            } else {
+                "description: step"
+            };
+            text.push_str(&format!("  - {name}:\n      {body}\n"));
+        }
+    }
+    std::fs::write(dir.join("porter.yaml"), text)?;
+    std::fs::write(dir.join("run.sh"), "#!/bin/sh\necho hi\n")?;
+    Ok(())
+}
+
+fn sample(
+    porter: &Path,
+    home: &Path,
+    args: &[&str],
+    dir: Option<&PathBuf>,
+    n: usize,
+) -> Result<Vec<Duration>> {
+    let run = || -> Result<Duration> {
+        let mut command = Command::new(porter);
+        command
+            .env("PORTER_HOME", home)
+            .args(args)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null());
+        if let Some(dir) = dir {
+            command.arg(dir);
+        }
+        let start = Instant::now();
+        let status = command.status()?;
+        let elapsed = start.elapsed();
+        if !status.success() {
+            bail!("porter {} failed", args.join(" "));
+        }
+        Ok(elapsed)
+    };
+    run()?; // warm the page cache
+    let mut times = (0..n).map(|_| run()).collect::<Result<Vec<_>>>()?;
+    times.sort();
+    Ok(times)
+}
+
+fn median(times: &[Duration]) -> Duration {
+    times[times.len() / 2]
+}
+
+fn row(name: &str, times: &[Duration]) {
+    let ms = |d: Duration| format!("{:.2} ms", d.as_secs_f64() * 1e3);
+    println!(
+        "| {name} | {} | {} | {} |",
+        times.len(),
+        ms(median(times)),
+        ms(times[0])
+    );
+}
+
+fn replace_all(haystack: &[u8], from: &[u8], to: &[u8]) -> Vec<u8> {
+    assert_eq!(from.len(), to.len());
+    let mut out = haystack.to_vec();
+    let mut i = 0;
+    while i + from.len() <= out.len() {
+        if &out[i..i + from.len()] == from {
+            out[i..i + from.len()].copy_from_slice(to);
+            i += from.len();
+        } else {
+            i += 1;
+        }
+    }
+    out
+}
