@@ -282,3 +282,58 @@ fn name_version_and_custom_overrides_reach_the_bundle() {
     let carried = std::fs::read_to_string(dir.join(".cnab/app/porter.yaml")).unwrap();
     assert!(carried.contains("name: greeter"), "{carried}");
 }
+
+/// Porter's own test bundle, built through the real binary with the real
+/// exec mixin and Porter's test mixin: its bundle.json equals Porter's
+/// golden but for what must differ (this porter's version and commit, the
+/// stamp's digest, and the mixins' records, which Porter's test fakes).
+#[test]
+fn porters_mybuns_builds_to_porters_golden_bundle() {
+    let home = home_with_exec();
+    porter(home.path())
+        .args(["mixins", "install", "testmixin", "--file"])
+        .arg(guest_wasm("testmixin"))
+        .assert()
+        .success();
+    let dir = home.path().join("mybuns");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::copy(
+        fixture("porter/mybuns/porter.yaml"),
+        dir.join("porter.yaml"),
+    )
+    .unwrap();
+    std::fs::copy(
+        fixture("porter/build/mybuns/Dockerfile.tmpl"),
+        dir.join("Dockerfile.tmpl"),
+    )
+    .unwrap();
+    build(home.path(), &dir).success();
+
+    let (_, mut ours) = bundle_json(&dir);
+    let golden_text =
+        std::fs::read_to_string(fixture("porter/cnab/mybuns-depsv1.bundle.json")).unwrap();
+    let mut golden: Value = serde_json::from_str(&golden_text).unwrap();
+    let stamp = ours["custom"]["sh.porter"].as_object().unwrap().clone();
+    assert_eq!(stamp["mixins"]["testmixin"]["version"], "0.1.0");
+    for must_differ in ["mixins", "version", "commit", "manifestDigest"] {
+        ours["custom"]["sh.porter"]
+            .as_object_mut()
+            .unwrap()
+            .remove(must_differ);
+        golden["custom"]["sh.porter"]
+            .as_object_mut()
+            .unwrap()
+            .remove(must_differ);
+    }
+    assert_eq!(ours, golden);
+
+    let dockerfile = std::fs::read_to_string(dir.join(".cnab/Dockerfile")).unwrap();
+    assert!(
+        dockerfile.contains("# testmixin client 1.2.3"),
+        "{dockerfile}"
+    );
+    assert!(
+        dockerfile.contains("# exec mixin has no buildtime dependencies"),
+        "{dockerfile}"
+    );
+}

@@ -83,6 +83,23 @@ pub fn prepare(options: &BuildOptions, host: &MixinHost) -> Result<BuildOutcome>
     let loaded = manifest::load_str(&options.file, manifest_text.clone())?;
     let mut warnings: Vec<String> = loaded.warnings.iter().map(Diagnostic::to_string).collect();
 
+    // Porter's order: an unchanged bundle is not even linted again.
+    let mixins = resolve_mixins(&loaded, host)?;
+    let records: Vec<MixinRecord> = mixins.iter().map(MixinRecord::from).collect();
+    let files = bundle_files(dir)?;
+    let digest = cnab::manifest_digest(&manifest_text, PORTER_VERSION, &records, &files);
+    let invocation_image = invocation_image_name(&loaded.manifest)?;
+    let cnab_dir = dir.join(".cnab");
+
+    if !options.force && is_up_to_date(&cnab_dir, &digest) {
+        return Ok(BuildOutcome {
+            up_to_date: true,
+            cnab_dir,
+            invocation_image,
+            warnings,
+        });
+    }
+
     if !options.no_lint {
         let findings = manifest::lint::lint(&loaded, host)?;
         let (errors, others): (Vec<_>, Vec<_>) =
@@ -100,22 +117,6 @@ pub fn prepare(options: &BuildOptions, host: &MixinHost) -> Result<BuildOutcome>
                 shown.join("\n\n")
             );
         }
-    }
-
-    let mixins = resolve_mixins(&loaded, host)?;
-    let records: Vec<MixinRecord> = mixins.iter().map(MixinRecord::from).collect();
-    let files = bundle_files(dir)?;
-    let digest = cnab::manifest_digest(&manifest_text, PORTER_VERSION, &records, &files);
-    let invocation_image = invocation_image_name(&loaded.manifest)?;
-    let cnab_dir = dir.join(".cnab");
-
-    if !options.force && is_up_to_date(&cnab_dir, &digest) {
-        return Ok(BuildOutcome {
-            up_to_date: true,
-            cnab_dir,
-            invocation_image,
-            warnings,
-        });
     }
 
     let mut mixin_lines = Vec::with_capacity(mixins.len());

@@ -74,7 +74,8 @@ impl MixinHost {
     ) -> Result<InstalledMixin> {
         check_name(request.name)?;
         check_is_component(wasm)?;
-        let engine = self.sandbox.engine();
+        let runtime = self.runtime()?;
+        let engine = runtime.sandbox.engine();
         let component = Component::new(engine, wasm)
             .map_err(anyhow::Error::from)
             .context("it is not a valid WebAssembly component")?;
@@ -90,7 +91,7 @@ impl MixinHost {
             name: request.name.to_string(),
             version: String::new(),
         };
-        let prepared = self
+        let prepared = runtime
             .sandbox
             .prepare(&component, label)
             .context("it needs something porter does not give mixins (mixins get no files, network or environment)")?;
@@ -132,7 +133,8 @@ impl MixinHost {
             api_version,
             dir: self.store.version_dir(&info.name, &version),
         };
-        self.cache
+        runtime
+            .cache
             .store(record.sha256_hex(), &component)
             .context("cannot cache the compiled mixin")?;
         self.move_into_place(&record, wasm, &schema)?;

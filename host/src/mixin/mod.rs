@@ -12,7 +12,7 @@ pub mod sandbox;
 mod store;
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 
 use anyhow::{Context, Result, bail};
 use wasmtime::component::Component;
@@ -34,10 +34,19 @@ use cache::PrecompiledCache;
 /// Installs mixins into `PORTER_HOME` and loads them for hook calls.
 pub struct MixinHost {
     store: MixinStore,
-    sandbox: Sandbox,
-    cache: PrecompiledCache,
+    /// The engine and its cache, made on first use: commands that only read
+    /// the store (and an up-to-date build) never start wasmtime.
+    runtime: OnceLock<Runtime>,
+    home: PorterHome,
+    limits: Limits,
+    log: LogSink,
     /// Mixins loaded so far, by name and digest.
     loaded: Mutex<HashMap<(String, String), Arc<PreparedMixin>>>,
+}
+
+struct Runtime {
+    sandbox: Sandbox,
+    cache: PrecompiledCache,
 }
 
 impl MixinHost {
@@ -47,14 +56,24 @@ impl MixinHost {
     }
 
     pub fn with_options(home: &PorterHome, limits: Limits, log: LogSink) -> Result<Self> {
-        let sandbox = Sandbox::new(limits, log).context("cannot start the WebAssembly runtime")?;
-        let cache = PrecompiledCache::new(home.precompiled_dir(), sandbox.engine());
         Ok(MixinHost {
             store: MixinStore::new(home),
-            sandbox,
-            cache,
+            runtime: OnceLock::new(),
+            home: home.clone(),
+            limits,
+            log,
             loaded: Mutex::new(HashMap::new()),
         })
+    }
+
+    fn runtime(&self) -> Result<&Runtime> {
+        if let Some(runtime) = self.runtime.get() {
+            return Ok(runtime);
+        }
+        let sandbox = Sandbox::new(self.limits.clone(), self.log.clone())
+            .context("cannot start the WebAssembly runtime")?;
+        let cache = PrecompiledCache::new(self.home.precompiled_dir(), sandbox.engine());
+        Ok(self.runtime.get_or_init(|| Runtime { sandbox, cache }))
     }
 
     pub fn store(&self) -> &MixinStore {
@@ -91,11 +110,16 @@ impl MixinHost {
             name: mixin.name.clone(),
             version: mixin.version.to_string(),
         };
-        let component = match self.cache.load(self.sandbox.engine(), mixin.sha256_hex()) {
+        let runtime = self.runtime()?;
+        let component = match runtime
+            .cache
+            .load(runtime.sandbox.engine(), mixin.sha256_hex())
+        {
             Some(component) => component,
             None => self.compile_installed(mixin)?,
         };
-        self.sandbox
+        runtime
+            .sandbox
             .prepare(&component, label)
             .with_context(|| format!("cannot load mixin {} {}", mixin.name, mixin.version))
     }
@@ -118,18 +142,21 @@ impl MixinHost {
                 mixin.name
             );
         }
-        let component = Component::new(self.sandbox.engine(), &bytes)
+        let runtime = self.runtime()?;
+        let component = Component::new(runtime.sandbox.engine(), &bytes)
             .map_err(anyhow::Error::from)
             .with_context(|| format!("cannot compile mixin {} {}", mixin.name, mixin.version))?;
         // A failed cache write only costs the next build a compile.
-        let _ = self.cache.store(mixin.sha256_hex(), &component);
+        let _ = runtime.cache.store(mixin.sha256_hex(), &component);
         Ok(component)
     }
 
     /// Compiles a `.wasm` without installing it: for tools and benchmarks
     /// that measure or inspect a mixin outside the store.
     pub fn prepare_uninstalled(&self, wasm: &[u8], label: MixinLabel) -> Result<PreparedMixin> {
-        let component = Component::new(self.sandbox.engine(), wasm).map_err(anyhow::Error::from)?;
-        self.sandbox.prepare(&component, label)
+        let runtime = self.runtime()?;
+        let component =
+            Component::new(runtime.sandbox.engine(), wasm).map_err(anyhow::Error::from)?;
+        runtime.sandbox.prepare(&component, label)
     }
 }
