@@ -10,16 +10,6 @@ use predicates::prelude::*;
 use serde_json::Value;
 use support::*;
 
-fn home_with_exec() -> tempfile::TempDir {
-    let home = tempfile::tempdir().unwrap();
-    porter(home.path())
-        .args(["mixins", "install", "exec", "--file"])
-        .arg(mixin_wasm("exec"))
-        .assert()
-        .success();
-    home
-}
-
 /// A copy of examples/hello in a temporary directory.
 fn hello_bundle(home: &Path) -> PathBuf {
     let dir = home.join("hello");

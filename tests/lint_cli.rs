@@ -12,16 +12,6 @@ use support::*;
 const HEADER: &str =
     "schemaVersion: 1.0.1\nname: t\nversion: 0.1.0\nregistry: example.com\nmixins:\n  - exec\n";
 
-fn home_with_exec() -> tempfile::TempDir {
-    let home = tempfile::tempdir().unwrap();
-    porter(home.path())
-        .args(["mixins", "install", "exec", "--file"])
-        .arg(mixin_wasm("exec"))
-        .assert()
-        .success();
-    home
-}
-
 fn bundle(home: &Path, body: &str) -> std::path::PathBuf {
     let dir = home.join("bundle");
     std::fs::create_dir_all(&dir).unwrap();

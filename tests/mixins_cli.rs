@@ -286,12 +286,7 @@ fn a_command_component_is_refused_naming_what_it_exports() {
 
 #[test]
 fn a_damaged_record_is_reported_with_what_to_do() {
-    let home = tempfile::tempdir().unwrap();
-    porter(home.path())
-        .args(["mixins", "install", "exec", "--file"])
-        .arg(mixin_wasm("exec"))
-        .assert()
-        .success();
+    let home = home_with_exec();
     std::fs::write(home.path().join("mixins/exec/1.0.0/mixin.json"), "{").unwrap();
     porter(home.path())
         .args(["mixins", "list"])

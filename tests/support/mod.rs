@@ -52,6 +52,17 @@ pub fn porter(home: &Path) -> assert_cmd::Command {
     cmd
 }
 
+/// A fresh PORTER_HOME with the real exec mixin installed through the binary.
+pub fn home_with_exec() -> tempfile::TempDir {
+    let home = tempfile::tempdir().unwrap();
+    porter(home.path())
+        .args(["mixins", "install", "exec", "--file"])
+        .arg(mixin_wasm("exec"))
+        .assert()
+        .success();
+    home
+}
+
 /// The same component with its reported version changed (the version
 /// string is patched in its data, same length): another release of the
 /// mixin, for side-by-side installs.

@@ -60,7 +60,13 @@ pub fn run(root: &Path) -> Result<()> {
         );
         if count == 4 {
             four = median(&times);
-            let unchanged = sample(&porter, &home, &["build", "--no-image", "--dir"], Some(&dir), 20)?;
+            let unchanged = sample(
+                &porter,
+                &home,
+                &["build", "--no-image", "--dir"],
+                Some(&dir),
+                20,
+            )?;
             row("porter build --no-image, 4 mixins, up to date", &unchanged);
         }
     }
