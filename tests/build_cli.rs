@@ -327,3 +327,39 @@ fn porters_mybuns_builds_to_porters_golden_bundle() {
         "{dockerfile}"
     );
 }
+
+/// The runtime the image carries comes from PORTER_HOME/runtimes (where
+/// `cargo xtask install` puts porter); without one the build says so.
+#[test]
+fn the_installed_runtime_is_staged_and_its_absence_is_reported() {
+    let home = home_with_exec();
+    let dir = hello_bundle(home.path());
+    build(home.path(), &dir)
+        .success()
+        .stderr(predicate::str::contains("no porter runtime is installed"));
+    assert!(!dir.join(".cnab/app/runtimes").exists());
+
+    let runtimes = home.path().join("runtimes");
+    std::fs::create_dir_all(&runtimes).unwrap();
+    std::fs::write(
+        runtimes.join("porter-runtime"),
+        b"#!/bin/sh\necho runtime\n",
+    )
+    .unwrap();
+    porter(home.path())
+        .args(["build", "--no-image", "--force", "--dir"])
+        .arg(&dir)
+        .assert()
+        .success()
+        .stderr(predicate::str::contains("no porter runtime").not());
+    let staged = dir.join(".cnab/app/runtimes/porter-runtime");
+    assert_eq!(
+        std::fs::read(&staged).unwrap(),
+        b"#!/bin/sh\necho runtime\n"
+    );
+    use std::os::unix::fs::PermissionsExt;
+    assert_eq!(
+        std::fs::metadata(&staged).unwrap().permissions().mode() & 0o777,
+        0o755
+    );
+}
