@@ -1,4 +1,6 @@
-//! The Docker engine side of `porter build`: the build context (honouring
-//! `.dockerignore`), and later the image build through bollard.
+//! The Docker engine side of `porter build`: the build context (a
+//! deterministic tar stream honouring `.dockerignore`); the image build
+//! through bollard comes next.
 
+pub mod context;
 pub mod dockerignore;
