@@ -363,3 +363,50 @@ fn the_installed_runtime_is_staged_and_its_absence_is_reported() {
         0o755
     );
 }
+
+/// A custom template gets the init lines and mixins' lines; with Porter's
+/// experimental full-control-dockerfile it is used byte for byte.
+#[test]
+fn custom_templates_and_full_control() {
+    let home = home_with_exec();
+    let dir = hello_bundle(home.path());
+    let text = std::fs::read_to_string(dir.join("porter.yaml")).unwrap();
+    std::fs::write(
+        dir.join("porter.yaml"),
+        text.replace(
+            "registry: localhost:5000\n",
+            "registry: localhost:5000\ndockerfile: template.Dockerfile\n",
+        ),
+    )
+    .unwrap();
+    let template = "FROM debian:stable-slim\n# PORTER_MIXINS\nRUN echo custom\n";
+    std::fs::write(dir.join("template.Dockerfile"), template).unwrap();
+    build(home.path(), &dir).success();
+    let generated = std::fs::read_to_string(dir.join(".cnab/Dockerfile")).unwrap();
+    assert!(
+        generated.contains("ARG BUNDLE_UID=65532"),
+        "init lines inserted: {generated}"
+    );
+    assert!(
+        generated.contains("# exec mixin has no buildtime dependencies\n\nRUN echo custom"),
+        "{generated}"
+    );
+
+    porter(home.path())
+        .env("PORTER_EXPERIMENTAL", "full-control-dockerfile")
+        .args(["build", "--no-image", "--force", "--dir"])
+        .arg(&dir)
+        .assert()
+        .success();
+    assert_eq!(
+        std::fs::read_to_string(dir.join(".cnab/Dockerfile")).unwrap(),
+        template
+    );
+
+    std::fs::remove_file(dir.join("template.Dockerfile")).unwrap();
+    build(home.path(), &dir)
+        .failure()
+        .stderr(predicate::str::contains(
+            "cannot read the Dockerfile template",
+        ));
+}

@@ -148,7 +148,7 @@ pub fn prepare(options: &BuildOptions, host: &MixinHost) -> Result<BuildOutcome>
     let template = match &template_text {
         Some(text) => Template::Custom {
             text,
-            verbatim: false,
+            verbatim: full_control_dockerfile(),
         },
         None => Template::Default,
     };
@@ -292,6 +292,17 @@ fn run_build_hook(
         platform: PLATFORM.to_string(),
     })?;
     Ok((output.dockerfile_lines, output.warnings))
+}
+
+/// Porter's experimental `full-control-dockerfile` (set in
+/// `PORTER_EXPERIMENTAL`, comma-separated, as Porter reads it): the custom
+/// template is used as it is, nothing inserted or appended.
+fn full_control_dockerfile() -> bool {
+    std::env::var("PORTER_EXPERIMENTAL").is_ok_and(|flags| {
+        flags
+            .split(',')
+            .any(|f| f.trim() == "full-control-dockerfile")
+    })
 }
 
 /// A porter runtime for the image, when one is installed in
