@@ -410,3 +410,28 @@ fn custom_templates_and_full_control() {
             "cannot read the Dockerfile template",
         ));
 }
+
+/// `--file` is relative to `--dir`, as in Porter; building the image is not
+/// available yet, and says so whether or not the bundle changed.
+#[test]
+fn file_is_relative_to_dir_and_image_builds_say_they_are_not_available() {
+    let home = home_with_exec();
+    let dir = hello_bundle(home.path());
+    std::fs::rename(dir.join("porter.yaml"), dir.join("bundle.yaml")).unwrap();
+    porter(home.path())
+        .current_dir(home.path())
+        .args(["build", "--no-image", "--file", "bundle.yaml", "--dir"])
+        .arg(&dir)
+        .assert()
+        .success();
+    for _ in 0..2 {
+        porter(home.path())
+            .args(["build", "--file", "bundle.yaml", "--dir"])
+            .arg(&dir)
+            .assert()
+            .failure()
+            .stderr(predicate::str::contains(
+                "through the Docker engine is not available in this porter yet",
+            ));
+    }
+}

@@ -77,8 +77,7 @@ pub fn prepare(options: &BuildOptions, host: &MixinHost) -> Result<BuildOutcome>
             "could not find {}: run porter in the bundle's directory, or pass --file (or --dir)",
             options.file.display()
         )
-    });
-    let manifest_text = manifest_text?;
+    })?;
     let manifest_text = apply_overrides(&options.file, &manifest_text, options)?;
     let loaded = manifest::load_str(&options.file, manifest_text.clone())?;
     let mut warnings: Vec<String> = loaded.warnings.iter().map(Diagnostic::to_string).collect();

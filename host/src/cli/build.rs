@@ -69,14 +69,17 @@ pub fn run(command: BuildCommand) -> Result<()> {
     for warning in &outcome.warnings {
         eprintln!("{warning}\n");
     }
-    if outcome.up_to_date {
-        println!("Bundle is up-to-date!");
-        return Ok(());
+    match (outcome.up_to_date, command.no_image) {
+        (true, true) => {
+            println!("Bundle is up-to-date!");
+            return Ok(());
+        }
+        (true, false) => {}
+        (false, _) => println!(
+            "Wrote {} (Dockerfile, bundle.json, app/)",
+            outcome.cnab_dir.display()
+        ),
     }
-    println!(
-        "Wrote {} (Dockerfile, bundle.json, app/)",
-        outcome.cnab_dir.display()
-    );
     if command.no_image {
         println!(
             "Skipped the invocation image {} (--no-image)",

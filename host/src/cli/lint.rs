@@ -14,7 +14,7 @@ use crate::mixin::MixinHost;
 /// Where the bundle is: Porter's `--file` and `--dir`.
 #[derive(Debug, Clone, Args)]
 pub struct BundleLocation {
-    /// Path to the porter manifest (default: porter.yaml in --dir)
+    /// Path to the porter manifest, relative to --dir (default: porter.yaml in --dir)
     #[arg(short, long, value_name = "PATH")]
     pub file: Option<PathBuf>,
     /// The bundle's directory (default: the current directory)
@@ -23,8 +23,11 @@ pub struct BundleLocation {
 }
 
 impl BundleLocation {
+    /// As Porter resolves it: `--file` relative to `--dir` when both are
+    /// given, else relative to the current directory.
     pub fn manifest_path(&self) -> PathBuf {
         match (&self.file, &self.dir) {
+            (Some(file), Some(dir)) if file.is_relative() => dir.join(file),
             (Some(file), _) => file.clone(),
             (None, Some(dir)) => dir.join("porter.yaml"),
             (None, None) => PathBuf::from("porter.yaml"),
