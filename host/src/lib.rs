@@ -12,6 +12,7 @@ pub mod cli;
 pub mod cnab;
 pub mod docker;
 pub mod dockerfile;
+mod fsmeta;
 pub mod home;
 pub mod manifest;
 pub mod mixin;

@@ -6,6 +6,7 @@
 use std::io::Read;
 use std::path::Path;
 
+use crate::fsmeta::is_executable;
 use anyhow::{Context, Result};
 use sha2::{Digest, Sha256};
 
@@ -70,15 +71,4 @@ fn sha256_file(path: &Path) -> Result<String> {
         hasher.update(&buffer[..n]);
     }
     Ok(hex::encode(hasher.finalize()))
-}
-
-#[cfg(unix)]
-fn is_executable(meta: &std::fs::Metadata) -> bool {
-    use std::os::unix::fs::PermissionsExt;
-    meta.permissions().mode() & 0o111 != 0
-}
-
-#[cfg(not(unix))]
-fn is_executable(_meta: &std::fs::Metadata) -> bool {
-    false
 }

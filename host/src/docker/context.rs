@@ -9,6 +9,7 @@ use std::fs::File;
 use std::io::Write;
 use std::path::Path;
 
+use crate::fsmeta::is_executable;
 use anyhow::{Context, Result, bail};
 
 use super::dockerignore::DockerIgnore;
@@ -167,17 +168,6 @@ impl<W: Write> ContextWriter<W> {
         self.stats.files += 1;
         Ok(())
     }
-}
-
-#[cfg(unix)]
-fn is_executable(meta: &std::fs::Metadata) -> bool {
-    use std::os::unix::fs::PermissionsExt;
-    meta.permissions().mode() & 0o111 != 0
-}
-
-#[cfg(not(unix))]
-fn is_executable(_meta: &std::fs::Metadata) -> bool {
-    false
 }
 
 #[cfg(test)]
