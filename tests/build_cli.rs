@@ -411,10 +411,11 @@ fn custom_templates_and_full_control() {
         ));
 }
 
-/// `--file` is relative to `--dir`, as in Porter; building the image is not
-/// available yet, and says so whether or not the bundle changed.
+/// `--file` is relative to `--dir`, as in Porter. Without `--no-image`, an
+/// engine that does not answer is reported, with what to do, before any
+/// work: the previous build stays as it was.
 #[test]
-fn file_is_relative_to_dir_and_image_builds_say_they_are_not_available() {
+fn file_is_relative_to_dir_and_an_engine_that_is_down_changes_nothing() {
     let home = home_with_exec();
     let dir = hello_bundle(home.path());
     std::fs::rename(dir.join("porter.yaml"), dir.join("bundle.yaml")).unwrap();
@@ -424,14 +425,39 @@ fn file_is_relative_to_dir_and_image_builds_say_they_are_not_available() {
         .arg(&dir)
         .assert()
         .success();
-    for _ in 0..2 {
+    let (before, _) = bundle_json(&dir);
+    let before_tree = tree(&dir);
+
+    // A socket nobody listens on: a stopped engine.
+    let socket = home.path().join("stopped.sock");
+    drop(std::os::unix::net::UnixListener::bind(&socket).unwrap());
+    let unreachable = [
+        format!("unix://{}", socket.display()),
+        format!("unix://{}", home.path().join("missing.sock").display()),
+        "tcp://127.0.0.1:1".to_string(),
+    ];
+    std::fs::write(dir.join("helpers.sh"), "#!/bin/sh\necho changed\n").unwrap();
+    for host in &unreachable {
         porter(home.path())
+            .env("DOCKER_HOST", host)
             .args(["build", "--file", "bundle.yaml", "--dir"])
             .arg(&dir)
             .assert()
             .failure()
-            .stderr(predicate::str::contains(
-                "through the Docker engine is not available in this porter yet",
-            ));
+            .stderr(predicate::str::contains(format!(
+                "cannot reach the Docker engine at {host}"
+            )))
+            .stderr(predicate::str::contains("or pass --no-image"));
+        assert_eq!(bundle_json(&dir).0, before, "{host}");
+        assert_eq!(tree(&dir), before_tree, "{host}");
     }
+    porter(home.path())
+        .env("DOCKER_HOST", "ftp://example.com")
+        .args(["build", "--file", "bundle.yaml", "--dir"])
+        .arg(&dir)
+        .assert()
+        .failure()
+        .stderr(predicate::str::contains(
+            "DOCKER_HOST=ftp://example.com is not an engine address porter can use",
+        ));
 }

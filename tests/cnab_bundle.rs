@@ -44,6 +44,8 @@ fn porters_test_image() -> InvocationImage {
     InvocationImage {
         image: "localhost:5000/mybuns:porter-332dd75c541511a27fc332bdcd049d5b".into(),
         content_digest: None,
+        image_id: None,
+        size: None,
     }
 }
 
@@ -203,6 +205,8 @@ fn mybuns_from_a_real_build_differs_only_where_listed() {
     let image = InvocationImage {
         image: "localhost:5000/mybuns:v0.1.2".into(),
         content_digest: Some(format!("sha256:{}", "c".repeat(64))),
+        image_id: None,
+        size: None,
     };
     let files = [BundleFile {
         path: "helpers.sh".into(),

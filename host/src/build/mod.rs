@@ -1,12 +1,15 @@
 //! `porter build`: load and check the manifest, ask each mixin for its
 //! Dockerfile lines, write `.cnab/` (Dockerfile, bundle.json, the files the
-//! image carries), and decide whether anything needs rebuilding.
+//! image carries), build the invocation image, and decide whether anything
+//! needs rebuilding.
 //!
-//! Stages, in order (DESIGN.md section 2): manifest -> lint -> mixins'
-//! build hooks -> Dockerfile -> bundle.json -> stage `.cnab/`. The image
-//! build through the Docker engine comes after, in `docker`.
+//! Stages, in order (DESIGN.md section 2): manifest -> up-to-date check ->
+//! lint -> mixins' build hooks -> Dockerfile -> bundle.json -> stage
+//! `.cnab/` -> image (through an [`ImageEngine`], `crate::docker` for the
+//! Docker engine) -> record the image and swap the staged `.cnab/` in.
 
 mod files;
+mod image;
 mod stage;
 
 use std::path::{Path, PathBuf};
@@ -21,6 +24,7 @@ use crate::manifest::{self, Diagnostic, LoadedManifest};
 use crate::mixin::{BuildRequest, InstalledMixin, MixinHost};
 
 pub use files::bundle_files;
+pub use image::{BUNDLE_DIR, BuiltImage, ImageEngine, ImageRequest, MAX_BUILD_ARG_LEN};
 pub use stage::RUN_SCRIPT;
 
 /// The platform every invocation image is built for.
@@ -41,7 +45,11 @@ pub struct BuildOptions {
     pub version: Option<String>,
     /// `--custom a.b=c`: set `custom.a.b` to `"c"`.
     pub custom: Vec<(String, String)>,
+    /// `--build-arg NAME=VALUE`, for the image build.
+    pub build_args: Vec<(String, String)>,
     pub no_lint: bool,
+    /// Build the image without the engine's layer cache.
+    pub no_cache: bool,
     pub force: bool,
 }
 
@@ -52,12 +60,18 @@ pub struct BuildOutcome {
     pub up_to_date: bool,
     pub cnab_dir: PathBuf,
     pub invocation_image: String,
-    /// Warnings from the manifest, lint and mixins.
-    pub warnings: Vec<String>,
+    /// The image built, when an engine built one.
+    pub built_image: Option<BuiltImage>,
 }
 
-/// Everything up to (not including) the image build.
-pub fn prepare(options: &BuildOptions, host: &MixinHost) -> Result<BuildOutcome> {
+/// Builds the bundle: everything, with the image built by `engine`, or all
+/// but the image without one (`--no-image`). Warnings (manifest, lint,
+/// mixins) go to stderr as they are found, before the engine's progress.
+pub fn build(
+    options: &BuildOptions,
+    host: &MixinHost,
+    engine: Option<&dyn ImageEngine>,
+) -> Result<BuildOutcome> {
     let dir = &options.dir;
     if !dir.is_dir() {
         bail!(
@@ -80,7 +94,9 @@ pub fn prepare(options: &BuildOptions, host: &MixinHost) -> Result<BuildOutcome>
     })?;
     let manifest_text = apply_overrides(&options.file, &manifest_text, options)?;
     let loaded = manifest::load_str(&options.file, manifest_text.clone())?;
-    let mut warnings: Vec<String> = loaded.warnings.iter().map(Diagnostic::to_string).collect();
+    for warning in &loaded.warnings {
+        warn(warning.to_string());
+    }
 
     // Porter's order: an unchanged bundle is not even linted again.
     let mixins = resolve_mixins(&loaded, host)?;
@@ -90,12 +106,12 @@ pub fn prepare(options: &BuildOptions, host: &MixinHost) -> Result<BuildOutcome>
     let invocation_image = invocation_image_name(&loaded.manifest)?;
     let cnab_dir = dir.join(".cnab");
 
-    if !options.force && is_up_to_date(&cnab_dir, &digest) {
+    if !options.force && is_up_to_date(&cnab_dir, &digest, &invocation_image, engine)? {
         return Ok(BuildOutcome {
             up_to_date: true,
             cnab_dir,
             invocation_image,
-            warnings,
+            built_image: None,
         });
     }
 
@@ -103,12 +119,10 @@ pub fn prepare(options: &BuildOptions, host: &MixinHost) -> Result<BuildOutcome>
         let findings = manifest::lint::lint(&loaded, host)?;
         let (errors, others): (Vec<_>, Vec<_>) =
             findings.into_iter().partition(Diagnostic::is_error);
-        warnings.extend(
-            others
-                .iter()
-                .filter(|d| !loaded.warnings.contains(d))
-                .map(Diagnostic::to_string),
-        );
+        others
+            .iter()
+            .filter(|d| !loaded.warnings.contains(d))
+            .for_each(|d| warn(d.to_string()));
         if !errors.is_empty() {
             let shown: Vec<String> = errors.iter().map(Diagnostic::to_string).collect();
             bail!(
@@ -121,12 +135,12 @@ pub fn prepare(options: &BuildOptions, host: &MixinHost) -> Result<BuildOutcome>
     let mut mixin_lines = Vec::with_capacity(mixins.len());
     for installed in &mixins {
         let (lines, mixin_warnings) = run_build_hook(&loaded, host, installed)?;
-        warnings.extend(mixin_warnings.into_iter().map(|w| {
-            format!(
+        for w in mixin_warnings {
+            warn(format!(
                 "warning: mixin {} {}: {w}",
                 installed.name, installed.version
-            )
-        }));
+            ));
+        }
         mixin_lines.push(MixinLines {
             mixin: installed.name.clone(),
             lines,
@@ -161,17 +175,17 @@ pub fn prepare(options: &BuildOptions, host: &MixinHost) -> Result<BuildOutcome>
         manifest_in_context,
     };
     let dockerfile_text = dockerfile::generate(template, &mixin_lines, &dockerfile_options)?;
-    warnings.extend(
-        dockerfile::warnings(template, &mixin_lines)
-            .into_iter()
-            .map(|w| format!("warning: {w}")),
-    );
+    for w in dockerfile::warnings(template, &mixin_lines) {
+        warn(format!("warning: {w}"));
+    }
 
-    let image = InvocationImage {
+    let mut image = InvocationImage {
         image: invocation_image.clone(),
         content_digest: None,
+        image_id: None,
+        size: None,
     };
-    let bundle = cnab::bundle_json(&BundleInputs {
+    let mut bundle = cnab::bundle_json(&BundleInputs {
         manifest: &loaded.manifest,
         manifest_text: &manifest_text,
         porter_version: PORTER_VERSION,
@@ -184,7 +198,7 @@ pub fn prepare(options: &BuildOptions, host: &MixinHost) -> Result<BuildOutcome>
     let bundle_bytes = cnab::to_canonical_json(&bundle);
     let runtime = installed_runtime(host);
     if runtime.is_none() {
-        warnings.push(
+        warn(
             "warning: no porter runtime is installed (PORTER_HOME/runtimes/porter-runtime), so the image carries none; \
              `cargo xtask install` installs one"
                 .to_string(),
@@ -200,13 +214,38 @@ pub fn prepare(options: &BuildOptions, host: &MixinHost) -> Result<BuildOutcome>
             .collect(),
         runtime,
     };
-    let cnab_dir = stage::write_cnab_dir(dir, &staged)?;
+    let staged = stage::stage(dir, &staged)?;
+
+    let mut built_image = None;
+    if let Some(engine) = engine {
+        let request = ImageRequest {
+            context_dir: dir,
+            cnab_dir: staged.path(),
+            dockerfile: ".cnab/Dockerfile",
+            tag: &invocation_image,
+            build_args: image::build_args(&loaded.manifest, &dockerfile_text, &options.build_args)?,
+            labels: image::labels(&loaded.manifest),
+            no_cache: options.no_cache || options.force,
+            mixin_lines: &mixin_lines,
+        };
+        let built = engine.build_image(&request)?;
+        image.image_id = Some(built.id.clone());
+        image.size = built.size;
+        cnab::set_invocation_image(&mut bundle, &image);
+        staged.replace_bundle_json(&cnab::to_canonical_json(&bundle))?;
+        built_image = Some(built);
+    }
+    let cnab_dir = staged.commit()?;
     Ok(BuildOutcome {
         up_to_date: false,
         cnab_dir,
         invocation_image,
-        warnings,
+        built_image,
     })
+}
+
+fn warn(warning: String) {
+    eprintln!("{warning}\n");
 }
 
 /// `--name`, `--version` and `--custom` rewrite the manifest the bundle and
@@ -354,18 +393,33 @@ pub fn invocation_image_name(m: &manifest::Manifest) -> Result<String> {
     Ok(format!("{repository}:porter-{hash}"))
 }
 
-/// The last build's stamp digest equals this one's.
-fn is_up_to_date(cnab_dir: &Path, digest: &str) -> bool {
+/// The last build's stamp digest equals this one's and, when an image is
+/// wanted, the image that build recorded is still the one the tag names.
+fn is_up_to_date(
+    cnab_dir: &Path,
+    digest: &str,
+    reference: &str,
+    engine: Option<&dyn ImageEngine>,
+) -> Result<bool> {
     let Ok(text) = std::fs::read(cnab_dir.join("bundle.json")) else {
-        return false;
+        return Ok(false);
     };
     let Ok(bundle) = serde_json::from_slice::<Value>(&text) else {
-        return false;
+        return Ok(false);
     };
     let recorded = bundle
         .pointer("/custom/sh.porter/manifestDigest")
         .and_then(Value::as_str);
-    recorded == Some(digest) && cnab_dir.join("Dockerfile").is_file()
+    if recorded != Some(digest) || !cnab_dir.join("Dockerfile").is_file() {
+        return Ok(false);
+    }
+    let Some(engine) = engine else {
+        return Ok(true);
+    };
+    match cnab::recorded_image_id(&bundle) {
+        Some(id) => engine.has_image(reference, id),
+        None => Ok(false),
+    }
 }
 
 #[cfg(test)]

@@ -1,6 +1,8 @@
 //! Writes `.cnab/`: everything the invocation image carries besides the
-//! bundle's own files. Built in a staging directory beside it and swapped in
-//! by rename, so a failed build never leaves a half-written `.cnab/`.
+//! bundle's own files. Built in a staging directory beside it, sent to the
+//! engine from there, and swapped in by rename only once the image is
+//! built, so a failed build never leaves a half-written `.cnab/` nor records
+//! an image that does not exist.
 //!
 //! Layout (Porter's, with wasm mixins):
 //!
@@ -32,8 +34,16 @@ pub struct Staged<'a> {
     pub runtime: Option<PathBuf>,
 }
 
-/// Replaces `bundle_dir/.cnab` with the staged files.
-pub fn write_cnab_dir(bundle_dir: &Path, staged: &Staged<'_>) -> Result<PathBuf> {
+/// A `.cnab/` written beside the bundle's current one, not yet in place.
+/// Dropped without [`StagedCnab::commit`] (a failed or interrupted image
+/// build), it is removed and the previous build stays as it was.
+pub struct StagedCnab {
+    bundle_dir: PathBuf,
+    staging: tempfile::TempDir,
+}
+
+/// Writes the staged files into a new directory beside `bundle_dir/.cnab`.
+pub fn stage(bundle_dir: &Path, staged: &Staged<'_>) -> Result<StagedCnab> {
     let staging = tempfile::Builder::new()
         .prefix(".cnab-staging-")
         .tempdir_in(bundle_dir)
@@ -61,28 +71,49 @@ pub fn write_cnab_dir(bundle_dir: &Path, staged: &Staged<'_>) -> Result<PathBuf>
     if let Some(runtime) = &staged.runtime {
         copy(runtime, &root.join("app/runtimes/porter-runtime"), true)?;
     }
+    Ok(StagedCnab {
+        bundle_dir: bundle_dir.to_path_buf(),
+        staging,
+    })
+}
 
-    let cnab = bundle_dir.join(".cnab");
-    let previous = if cnab.exists() {
-        let aside = bundle_dir.join(format!(".cnab-previous-{}", std::process::id()));
-        std::fs::rename(&cnab, &aside)
-            .with_context(|| format!("cannot replace {}", cnab.display()))?;
-        Some(aside)
-    } else {
-        None
-    };
-    let staged_dir = staging.keep();
-    if let Err(e) = std::fs::rename(&staged_dir, &cnab) {
-        if let Some(aside) = &previous {
-            let _ = std::fs::rename(aside, &cnab);
+impl StagedCnab {
+    /// Where the staged `.cnab/` is until it is committed.
+    pub fn path(&self) -> &Path {
+        self.staging.path()
+    }
+
+    /// Replaces the staged bundle.json (to record the built image).
+    pub fn replace_bundle_json(&self, bytes: &[u8]) -> Result<()> {
+        write(&self.path().join("bundle.json"), bytes, false)
+    }
+
+    /// Swaps the staged directory in as `bundle_dir/.cnab`.
+    pub fn commit(self) -> Result<PathBuf> {
+        let cnab = self.bundle_dir.join(".cnab");
+        let previous = if cnab.exists() {
+            let aside = self
+                .bundle_dir
+                .join(format!(".cnab-previous-{}", std::process::id()));
+            std::fs::rename(&cnab, &aside)
+                .with_context(|| format!("cannot replace {}", cnab.display()))?;
+            Some(aside)
+        } else {
+            None
+        };
+        let staged_dir = self.staging.keep();
+        if let Err(e) = std::fs::rename(&staged_dir, &cnab) {
+            if let Some(aside) = &previous {
+                let _ = std::fs::rename(aside, &cnab);
+            }
+            let _ = std::fs::remove_dir_all(&staged_dir);
+            return Err(e).with_context(|| format!("cannot write {}", cnab.display()));
         }
-        let _ = std::fs::remove_dir_all(&staged_dir);
-        return Err(e).with_context(|| format!("cannot write {}", cnab.display()));
+        if let Some(aside) = previous {
+            let _ = std::fs::remove_dir_all(aside);
+        }
+        Ok(cnab)
     }
-    if let Some(aside) = previous {
-        let _ = std::fs::remove_dir_all(aside);
-    }
-    Ok(cnab)
 }
 
 fn write(path: &Path, bytes: &[u8], executable: bool) -> Result<()> {

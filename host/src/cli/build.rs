@@ -1,10 +1,11 @@
 //! `porter build`: Porter's flags, over [`crate::build`].
 
-use anyhow::{Result, bail};
+use anyhow::Result;
 use clap::Args;
 
 use super::lint::BundleLocation;
-use crate::build::{self, BuildOptions};
+use crate::build::{self, BuildOptions, ImageEngine};
+use crate::docker::Engine;
 use crate::home::PorterHome;
 use crate::mixin::MixinHost;
 
@@ -53,43 +54,40 @@ pub fn run(command: BuildCommand) -> Result<()> {
         name: command.name,
         version: command.version,
         custom: command.custom,
+        build_args: command.build_args,
         no_lint: command.no_lint,
+        no_cache: command.no_cache,
         force: command.force,
     };
-    for (name, value) in &command.build_args {
-        if value.len() > 5000 {
-            bail!(
-                "--build-arg {name} is {} characters long; build arguments are limited to 5000",
-                value.len()
-            );
-        }
-    }
     let host = MixinHost::new(&PorterHome::from_env()?)?;
-    let outcome = build::prepare(&options, &host)?;
-    for warning in &outcome.warnings {
-        eprintln!("{warning}\n");
-    }
-    match (outcome.up_to_date, command.no_image) {
-        (true, true) => {
-            println!("Bundle is up-to-date!");
-            return Ok(());
-        }
-        (true, false) => {}
-        (false, _) => println!(
-            "Wrote {} (Dockerfile, bundle.json, app/)",
-            outcome.cnab_dir.display()
-        ),
-    }
-    if command.no_image {
-        println!(
-            "Skipped the invocation image {} (--no-image)",
-            outcome.invocation_image
-        );
+    // Connected first: an engine that is down is reported before any work.
+    let engine = if command.no_image {
+        None
+    } else {
+        Some(Engine::connect()?)
+    };
+    let outcome = build::build(
+        &options,
+        &host,
+        engine.as_ref().map(|e| e as &dyn ImageEngine),
+    )?;
+    if outcome.up_to_date {
+        println!("Bundle is up-to-date!");
         return Ok(());
     }
-    bail!(
-        "building the invocation image {} through the Docker engine is not available in this porter yet; \
-         .cnab/ is written: build it with `docker build -f .cnab/Dockerfile .`, or pass --no-image",
-        outcome.invocation_image
-    )
+    println!(
+        "Wrote {} (Dockerfile, bundle.json, app/)",
+        outcome.cnab_dir.display()
+    );
+    match outcome.built_image {
+        Some(image) => println!(
+            "Built the invocation image {} ({})",
+            outcome.invocation_image, image.id
+        ),
+        None => println!(
+            "Skipped the invocation image {} (--no-image)",
+            outcome.invocation_image
+        ),
+    }
+    Ok(())
 }

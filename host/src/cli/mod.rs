@@ -47,7 +47,8 @@ pub enum Command {
 }
 
 /// Runs the command line; errors are printed with their causes and what to
-/// do, and give exit status 1.
+/// do, and give exit status 1 (130 when Ctrl-C stopped the work, as a shell
+/// reports SIGINT).
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
@@ -63,7 +64,11 @@ pub fn main() -> ExitCode {
             for cause in error.chain().skip(1) {
                 eprintln!("  caused by: {}", cause.to_string().replace('\n', "\n  "));
             }
-            ExitCode::FAILURE
+            if error.is::<crate::docker::Interrupted>() {
+                ExitCode::from(130)
+            } else {
+                ExitCode::FAILURE
+            }
         }
     }
 }

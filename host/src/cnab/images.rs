@@ -17,6 +17,14 @@ pub(super) fn invocation_images(image: &InvocationImage) -> Value {
     if let Some(digest) = image.content_digest.as_deref().filter(|d| !d.is_empty()) {
         entry.insert("contentDigest".into(), digest.into());
     }
+    if let Some(size) = image.size {
+        entry.insert("size".into(), size.into());
+    }
+    if let Some(id) = &image.image_id {
+        let mut labels = Map::new();
+        labels.insert(super::IMAGE_ID_LABEL.into(), id.clone().into());
+        entry.insert("labels".into(), Value::Object(labels));
+    }
     Value::Array(vec![Value::Object(entry)])
 }
 

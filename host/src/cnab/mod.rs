@@ -83,6 +83,30 @@ pub struct InvocationImage {
     /// The registry (manifest) digest, `sha256:...`, once known. A local
     /// image ID is not one: CNAB runtimes compare this with the registry.
     pub content_digest: Option<String>,
+    /// The engine's ID of the image this build produced, recorded as the
+    /// label [`IMAGE_ID_LABEL`]; `None` until an image is built.
+    pub image_id: Option<String>,
+    /// The built image's size in bytes, as the engine reports it.
+    pub size: Option<u64>,
+}
+
+/// The invocation image's label that records the engine's image ID, so the
+/// next build knows whether the image it recorded is still there.
+pub const IMAGE_ID_LABEL: &str = "sh.porter.imageId";
+
+/// Replaces the invocation image of a bundle.json `bundle_json` made.
+pub fn set_invocation_image(bundle: &mut Value, image: &InvocationImage) {
+    if let Some(root) = bundle.as_object_mut() {
+        root.insert("invocationImages".into(), images::invocation_images(image));
+    }
+}
+
+/// The image ID a bundle.json records for its invocation image, if any.
+pub fn recorded_image_id(bundle: &Value) -> Option<&str> {
+    bundle
+        .pointer("/invocationImages/0/labels")?
+        .get(IMAGE_ID_LABEL)?
+        .as_str()
 }
 
 /// Everything bundle.json is made from.

@@ -21,9 +21,16 @@ pub struct ContextStats {
     pub bytes: u64,
 }
 
-/// Writes the context of `dir` to `out`. `dockerfile` (relative, `/`
-/// separated) and `.dockerignore` are always sent, as Docker sends them.
-pub fn write_context(dir: &Path, dockerfile: &str, out: impl Write) -> Result<ContextStats> {
+/// Writes the context of `dir` to `out`, with `cnab` sent as `.cnab/` (the
+/// build's staged directory, swapped into `dir` only once the image is
+/// built). `dockerfile` (relative, `/` separated) and `.dockerignore` are
+/// always sent, as Docker sends them.
+pub fn write_context(
+    dir: &Path,
+    cnab: &Path,
+    dockerfile: &str,
+    out: impl Write,
+) -> Result<ContextStats> {
     let ignore = read_dockerignore(dir)?;
     if ignore.may_exclude_under(".cnab") {
         bail!(
@@ -38,6 +45,7 @@ pub fn write_context(dir: &Path, dockerfile: &str, out: impl Write) -> Result<Co
         always: [dockerfile.to_string(), ".dockerignore".to_string()],
         stats: ContextStats::default(),
         pending_dirs: Vec::new(),
+        cnab: cnab.to_path_buf(),
     };
     writer.walk(dir, "")?;
     writer
@@ -64,6 +72,15 @@ struct ContextWriter<W: Write> {
     /// Excluded directories that may still hold re-included files: their
     /// entries are written before the first such file.
     pending_dirs: Vec<String>,
+    /// What is sent as `.cnab/`.
+    cnab: std::path::PathBuf,
+}
+
+/// Porter's own entries at the top of the bundle directory: the last
+/// build's `.cnab/` and the directories a build stages in. The context gets
+/// the `.cnab/` of the build in progress instead.
+fn is_porter_staging(name: &str) -> bool {
+    name == ".cnab" || name.starts_with(".cnab-staging-") || name.starts_with(".cnab-previous-")
 }
 
 impl<W: Write> ContextWriter<W> {
@@ -73,6 +90,12 @@ impl<W: Write> ContextWriter<W> {
             .map(|e| e.map(|e| (e.file_name().to_string_lossy().into_owned(), e.path())))
             .collect::<std::io::Result<_>>()
             .with_context(|| format!("cannot read {}", dir.display()))?;
+        if prefix.is_empty() {
+            entries.retain(|(name, _)| !is_porter_staging(name));
+            if self.cnab.is_dir() {
+                entries.push((".cnab".to_string(), self.cnab.clone()));
+            }
+        }
         entries.sort();
         for (name, path) in entries {
             let relative = if prefix.is_empty() {
@@ -201,7 +224,7 @@ mod tests {
 
     fn context(dir: &Path) -> Vec<u8> {
         let mut out = Vec::new();
-        write_context(dir, ".cnab/Dockerfile", &mut out).unwrap();
+        write_context(dir, &dir.join(".cnab"), ".cnab/Dockerfile", &mut out).unwrap();
         out
     }
 
@@ -235,7 +258,13 @@ mod tests {
             (".cnab/bundle.json", "{}"),
         ]);
         let mut out = Vec::new();
-        let stats = write_context(dir.path(), "build/Dockerfile", &mut out).unwrap();
+        let stats = write_context(
+            dir.path(),
+            &dir.path().join(".cnab"),
+            "build/Dockerfile",
+            &mut out,
+        )
+        .unwrap();
         let names: Vec<String> = entries(&out).into_iter().map(|(n, _)| n).collect();
         assert_eq!(
             names,
@@ -291,9 +320,14 @@ mod tests {
     fn a_dockerignore_that_drops_cnab_is_refused() {
         for rules in [".cnab\n", ".*\n", "**/*.json\n"] {
             let dir = bundle(&[(".dockerignore", rules), (".cnab/bundle.json", "{}")]);
-            let err = write_context(dir.path(), ".cnab/Dockerfile", Vec::new())
-                .unwrap_err()
-                .to_string();
+            let err = write_context(
+                dir.path(),
+                &dir.path().join(".cnab"),
+                ".cnab/Dockerfile",
+                Vec::new(),
+            )
+            .unwrap_err()
+            .to_string();
             assert!(err.contains("a rule excludes .cnab/"), "{rules:?}: {err}");
         }
         let dir = bundle(&[
@@ -301,7 +335,51 @@ mod tests {
             (".cnab/bundle.json", "{}"),
             ("porter.yaml", "x"),
         ]);
-        write_context(dir.path(), ".cnab/Dockerfile", Vec::new()).unwrap();
+        write_context(
+            dir.path(),
+            &dir.path().join(".cnab"),
+            ".cnab/Dockerfile",
+            Vec::new(),
+        )
+        .unwrap();
+    }
+
+    #[test]
+    fn the_staged_cnab_is_sent_as_cnab_and_old_builds_are_not() {
+        let dir = bundle(&[
+            ("porter.yaml", "x"),
+            (".cnab/bundle.json", "old"),
+            (".cnab-previous-12/bundle.json", "older"),
+            (".cnab-staging-abc/bundle.json", "new"),
+            (".cnab-staging-abc/Dockerfile", "FROM x"),
+        ]);
+        let mut out = Vec::new();
+        write_context(
+            dir.path(),
+            &dir.path().join(".cnab-staging-abc"),
+            ".cnab/Dockerfile",
+            &mut out,
+        )
+        .unwrap();
+        let names: Vec<String> = entries(&out).into_iter().map(|(n, _)| n).collect();
+        assert_eq!(
+            names,
+            [
+                ".cnab/",
+                ".cnab/Dockerfile",
+                ".cnab/bundle.json",
+                "porter.yaml"
+            ]
+        );
+        let mut archive = tar::Archive::new(&out[..]);
+        let mut bundle_json = String::new();
+        for entry in archive.entries().unwrap() {
+            let mut entry = entry.unwrap();
+            if entry.path().unwrap().ends_with("bundle.json") {
+                std::io::Read::read_to_string(&mut entry, &mut bundle_json).unwrap();
+            }
+        }
+        assert_eq!(bundle_json, "new");
     }
 
     #[test]
@@ -309,7 +387,13 @@ mod tests {
         let dir = bundle(&[(".dockerignore", "ok\nbuild/[abc\n")]);
         let err = format!(
             "{:#}",
-            write_context(dir.path(), ".cnab/Dockerfile", Vec::new()).unwrap_err()
+            write_context(
+                dir.path(),
+                &dir.path().join(".cnab"),
+                ".cnab/Dockerfile",
+                Vec::new()
+            )
+            .unwrap_err()
         );
         assert!(err.contains(".dockerignore line 2"), "{err}");
     }

@@ -1,0 +1,504 @@
+//! `porter build` through the real binary and a real Docker engine: the
+//! invocation image and what it carries, the up-to-date check and the
+//! engine's layer cache, failures (a mixin's broken line, a missing base
+//! image) and Ctrl-C, each leaving the previous good build recorded.
+//!
+//! These need a running engine with `debian:stable-slim` (`bash
+//! .ci/docker-setup` provides both; `.ci/run` calls it). Without one they
+//! fail, never pass: set PORTER_TEST_WITHOUT_ENGINE=1 to skip them
+//! knowingly on a machine that has no engine.
+
+mod support;
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+use support::*;
+
+const BASE_IMAGE: &str = "debian:stable-slim";
+
+/// The engine is there (or the tests were told to skip).
+fn engine_available() -> bool {
+    if std::env::var_os("PORTER_TEST_WITHOUT_ENGINE").is_some() {
+        eprintln!("PORTER_TEST_WITHOUT_ENGINE is set: skipping a test that needs a Docker engine");
+        return false;
+    }
+    let info = Command::new("docker")
+        .args(["info", "--format", "{{.ServerVersion}}"])
+        .output();
+    assert!(
+        info.as_ref().is_ok_and(|o| o.status.success()),
+        "no Docker engine answers (`docker info` failed: {info:?}); run `bash .ci/docker-setup`, \
+         or set PORTER_TEST_WITHOUT_ENGINE=1 to skip these tests"
+    );
+    assert!(
+        docker(&["image", "inspect", BASE_IMAGE]).is_some(),
+        "the engine has no {BASE_IMAGE}: run `bash .ci/docker-setup`"
+    );
+    true
+}
+
+/// `docker ARGS`, its stdout when it succeeds.
+fn docker(args: &[&str]) -> Option<String> {
+    let out = Command::new("docker").args(args).output().unwrap();
+    out.status
+        .success()
+        .then(|| String::from_utf8_lossy(&out.stdout).trim().to_string())
+}
+
+/// The ID of the image `reference` names, if any.
+fn image_id(reference: &str) -> Option<String> {
+    docker(&["image", "inspect", "--format", "{{.Id}}", reference])
+}
+
+/// A bundle directory and PORTER_HOME with exec and the apt test mixin, a
+/// stand-in porter runtime, and a unique bundle name; its image is removed
+/// when dropped.
+struct Bundle {
+    home: tempfile::TempDir,
+    dir: PathBuf,
+    name: String,
+}
+
+impl Bundle {
+    fn new(test: &str, apt_config: &str) -> Bundle {
+        let home = home_with_exec();
+        porter(home.path())
+            .args(["mixins", "install", "apt", "--file"])
+            .arg(guest_wasm("apt"))
+            .assert()
+            .success();
+        // The image carries PORTER_HOME/runtimes/porter-runtime; a small
+        // stand-in keeps these images small and quick to build.
+        let runtimes = home.path().join("runtimes");
+        std::fs::create_dir_all(&runtimes).unwrap();
+        write_executable(
+            &runtimes.join("porter-runtime"),
+            "#!/bin/sh\necho porter-runtime \"$@\"\n",
+        );
+        let name = format!("porter-test-{test}-{}", std::process::id());
+        let dir = home.path().join("bundle");
+        std::fs::create_dir_all(&dir).unwrap();
+        let bundle = Bundle { home, dir, name };
+        bundle.write_manifest(apt_config, "");
+        write_executable(&bundle.dir.join("helpers.sh"), "#!/bin/sh\necho hello\n");
+        bundle
+    }
+
+    fn write_manifest(&self, apt_config: &str, extra: &str) {
+        let manifest = format!(
+            "schemaVersion: 1.0.1\nname: {}\nversion: 0.1.0\nregistry: localhost:5000\n{extra}\
+             mixins:\n  - exec\n  - apt: {apt_config}\n\
+             install:\n  - exec:\n      description: hi\n      command: ./helpers.sh\n\
+             uninstall:\n  - exec:\n      description: bye\n      command: ./helpers.sh\n",
+            self.name
+        );
+        std::fs::write(self.dir.join("porter.yaml"), manifest).unwrap();
+    }
+
+    fn build(&self) -> Command {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_porter"));
+        cmd.env("PORTER_HOME", self.home.path())
+            .env_remove("PORTER_DEBUG")
+            .args(["build", "--dir"])
+            .arg(&self.dir);
+        cmd
+    }
+
+    /// Runs `porter build`; its exit status, stdout and stderr.
+    fn run_build(&self) -> (bool, String, String) {
+        let out = self.build().output().unwrap();
+        (
+            out.status.success(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    }
+
+    fn build_ok(&self) -> (String, String) {
+        let (ok, stdout, stderr) = self.run_build();
+        assert!(
+            ok,
+            "porter build failed\nstdout:\n{stdout}\nstderr:\n{stderr}"
+        );
+        (stdout, stderr)
+    }
+
+    fn bundle_json(&self) -> (Vec<u8>, Value) {
+        let bytes = std::fs::read(self.dir.join(".cnab/bundle.json")).unwrap();
+        let value = serde_json::from_slice(&bytes).unwrap();
+        (bytes, value)
+    }
+
+    fn reference(&self) -> String {
+        let (_, bundle) = self.bundle_json();
+        bundle["invocationImages"][0]["image"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    }
+
+    fn recorded_image_id(&self) -> String {
+        let (_, bundle) = self.bundle_json();
+        bundle["invocationImages"][0]["labels"]["sh.porter.imageId"]
+            .as_str()
+            .expect("bundle.json records the image ID")
+            .to_string()
+    }
+
+    /// Nothing but .cnab/ and the author's files: no staging left behind.
+    fn assert_no_staging_left(&self) {
+        let leftovers: Vec<String> = std::fs::read_dir(&self.dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .filter(|n| n.starts_with(".cnab-"))
+            .collect();
+        assert!(leftovers.is_empty(), "left behind: {leftovers:?}");
+    }
+}
+
+impl Drop for Bundle {
+    fn drop(&mut self) {
+        let reference = format!("localhost:5000/{}", self.name);
+        if let Some(tags) = docker(&[
+            "image",
+            "ls",
+            "--format",
+            "{{.Repository}}:{{.Tag}}",
+            &reference,
+        ]) {
+            for tag in tags.lines().filter(|t| !t.is_empty()) {
+                let _ = docker(&["image", "rm", "--force", tag]);
+            }
+        }
+    }
+}
+
+fn write_executable(path: &Path, text: &str) {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::write(path, text).unwrap();
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o755)).unwrap();
+}
+
+/// The instructions the engine took from its cache, in a build's output.
+fn cached_steps(stderr: &str) -> Vec<String> {
+    let lines: Vec<&str> = stderr.lines().collect();
+    lines
+        .windows(2)
+        .filter(|w| w[1] == " ---> Using cache")
+        .filter_map(|w| w[0].split_once(" : ").map(|(_, i)| i.to_string()))
+        .collect()
+}
+
+#[test]
+fn the_image_carries_the_bundle_runs_as_non_root_and_is_rebuilt_only_when_needed() {
+    if !engine_available() {
+        return;
+    }
+    let bundle = Bundle::new("carries", "{packages: [tree]}");
+    std::fs::write(
+        bundle.dir.join(".dockerignore"),
+        "secrets/\n*.log\n!keep.log\n",
+    )
+    .unwrap();
+    std::fs::create_dir_all(bundle.dir.join("secrets")).unwrap();
+    std::fs::write(bundle.dir.join("secrets/key"), "hunter2").unwrap();
+    std::fs::write(bundle.dir.join("debug.log"), "noise").unwrap();
+    std::fs::write(bundle.dir.join("keep.log"), "kept").unwrap();
+    std::fs::create_dir_all(bundle.dir.join("data")).unwrap();
+    std::fs::write(bundle.dir.join("data/values.txt"), "v").unwrap();
+
+    let (stdout, stderr) = bundle.build_ok();
+    assert!(
+        stdout.contains("Built the invocation image localhost:5000/porter-test-carries-"),
+        "{stdout}"
+    );
+    assert!(stderr.contains("Step 1/"), "progress is shown: {stderr}");
+    let reference = bundle.reference();
+    let id = image_id(&reference).expect("the image exists");
+    assert_eq!(
+        bundle.recorded_image_id(),
+        id,
+        "bundle.json records the image built"
+    );
+    let (_, recorded) = bundle.bundle_json();
+    assert!(recorded["invocationImages"][0]["size"].as_u64().unwrap() > 0);
+
+    // What the image carries, checked from inside it.
+    let script = "id -u; id -un; \
+        test -x /cnab/app/run && echo run; \
+        test -f /cnab/bundle.json && echo bundle.json; \
+        test -f /cnab/app/porter.yaml && echo porter.yaml; \
+        test -f /cnab/app/mixins/exec/exec.wasm && echo exec.wasm; \
+        test -f /cnab/app/mixins/apt/apt.wasm && echo apt.wasm; \
+        test -x /cnab/app/runtimes/porter-runtime && echo runtime; \
+        test -x /cnab/app/helpers.sh && echo helpers.sh; \
+        test -f /cnab/app/data/values.txt && echo values.txt; \
+        test -f /cnab/app/keep.log && echo keep.log; \
+        test -e /cnab/app/secrets && echo LEAK-secrets; \
+        test -e /cnab/app/debug.log && echo LEAK-debug.log; \
+        test -e /cnab/app/.cnab && echo LEAK-.cnab; \
+        tree --version >/dev/null && echo tree; \
+        pwd";
+    let inside = docker(&[
+        "run",
+        "--rm",
+        "--entrypoint",
+        "sh",
+        &reference,
+        "-c",
+        script,
+    ])
+    .expect("the image runs");
+    assert_eq!(
+        inside.lines().collect::<Vec<_>>(),
+        [
+            "65532",
+            "nonroot",
+            "run",
+            "bundle.json",
+            "porter.yaml",
+            "exec.wasm",
+            "apt.wasm",
+            "runtime",
+            "helpers.sh",
+            "values.txt",
+            "keep.log",
+            "tree",
+            "/cnab/app"
+        ],
+        "{inside}"
+    );
+    let carried = docker(&[
+        "run",
+        "--rm",
+        "--entrypoint",
+        "cat",
+        &reference,
+        "/cnab/bundle.json",
+    ])
+    .unwrap();
+    let carried: Value = serde_json::from_str(&carried).unwrap();
+    assert_eq!(
+        carried["custom"]["sh.porter"]["manifestDigest"],
+        recorded["custom"]["sh.porter"]["manifestDigest"]
+    );
+    let labels = docker(&[
+        "image",
+        "inspect",
+        "--format",
+        "{{json .Config.Labels}}",
+        &reference,
+    ])
+    .unwrap();
+    let labels: Value = serde_json::from_str(&labels).unwrap();
+    assert_eq!(labels["sh.porter.bundle.name"], bundle.name.as_str());
+    assert_eq!(labels["sh.porter.bundle.version"], "0.1.0");
+
+    // Nothing changed: no build at all.
+    let (stdout, stderr) = bundle.build_ok();
+    assert!(stdout.contains("Bundle is up-to-date!"), "{stdout}");
+    assert!(
+        !stderr.contains("Step "),
+        "the engine was asked to build: {stderr}"
+    );
+    assert_eq!(image_id(&reference).as_deref(), Some(id.as_str()));
+
+    // One bundle script edited: every mixin layer comes from the cache.
+    write_executable(
+        &bundle.dir.join("helpers.sh"),
+        "#!/bin/sh\necho hello again\n",
+    );
+    let (_, stderr) = bundle.build_ok();
+    let cached = cached_steps(&stderr);
+    let apt_line = "RUN apt-get update && apt-get install -y --no-install-recommends tree && rm -rf /var/lib/apt/lists/*";
+    assert!(
+        cached.iter().any(|s| s == apt_line),
+        "mixin layer rebuilt: {stderr}"
+    );
+    assert!(
+        cached.iter().any(|s| s.contains("ca-certificates")),
+        "{stderr}"
+    );
+    let rebuilt = image_id(&reference).unwrap();
+    assert_ne!(rebuilt, id);
+    assert_eq!(bundle.recorded_image_id(), rebuilt);
+    let helpers = docker(&[
+        "run",
+        "--rm",
+        "--entrypoint",
+        "/cnab/app/helpers.sh",
+        &reference,
+    ])
+    .unwrap();
+    assert_eq!(helpers, "hello again");
+
+    // The image removed behind porter's back: rebuilt, although nothing changed.
+    docker(&["image", "rm", "--force", &reference]).unwrap();
+    let (stdout, _) = bundle.build_ok();
+    assert!(!stdout.contains("up-to-date"), "{stdout}");
+    assert_eq!(image_id(&reference), Some(bundle.recorded_image_id()));
+    bundle.assert_no_staging_left();
+}
+
+#[test]
+fn a_broken_mixin_line_fails_with_its_mixin_and_keeps_the_previous_build() {
+    if !engine_available() {
+        return;
+    }
+    let bundle = Bundle::new("broken", "{lines: [\"RUN echo fine\"]}");
+    bundle.build_ok();
+    let (good_bytes, _) = bundle.bundle_json();
+    let reference = bundle.reference();
+    let good_id = image_id(&reference).unwrap();
+
+    // A command that fails.
+    bundle.write_manifest("{lines: [\"RUN echo failing && exit 3\"]}", "");
+    let (ok, _, stderr) = bundle.run_build();
+    assert!(!ok);
+    assert!(
+        stderr.contains(
+            "the image build failed at `RUN echo failing && exit 3`, a line from the apt mixin"
+        ),
+        "{stderr}"
+    );
+    assert!(stderr.contains("returned a non-zero code: 3"), "{stderr}");
+    assert_eq!(
+        bundle.bundle_json().0,
+        good_bytes,
+        "the previous build stays recorded"
+    );
+    assert_eq!(image_id(&reference).as_deref(), Some(good_id.as_str()));
+    bundle.assert_no_staging_left();
+
+    // A line the builder cannot parse.
+    bundle.write_manifest("{lines: [\"FROBNICATE now\"]}", "");
+    let (ok, _, stderr) = bundle.run_build();
+    assert!(!ok);
+    assert!(stderr.contains("unknown instruction"), "{stderr}");
+    assert!(
+        stderr.contains("apt mixin"),
+        "the line is traced to its mixin: {stderr}"
+    );
+    assert_eq!(bundle.bundle_json().0, good_bytes);
+    assert_eq!(image_id(&reference).as_deref(), Some(good_id.as_str()));
+
+    // Fixed again: the recorded build is the good one, so it is up to date.
+    bundle.write_manifest("{lines: [\"RUN echo fine\"]}", "");
+    let (stdout, _) = bundle.build_ok();
+    assert!(stdout.contains("Bundle is up-to-date!"), "{stdout}");
+    bundle.assert_no_staging_left();
+}
+
+#[test]
+fn a_missing_base_image_says_so_and_keeps_the_previous_build() {
+    if !engine_available() {
+        return;
+    }
+    let bundle = Bundle::new("nobase", "{}");
+    bundle.build_ok();
+    let (good_bytes, _) = bundle.bundle_json();
+    let reference = bundle.reference();
+    let good_id = image_id(&reference).unwrap();
+
+    std::fs::write(
+        bundle.dir.join("template.Dockerfile"),
+        "FROM porter-test.invalid/no-such-base:1\nARG BUNDLE_DIR\n# PORTER_MIXINS\nCOPY . ${BUNDLE_DIR}\n",
+    )
+    .unwrap();
+    bundle.write_manifest("{}", "dockerfile: template.Dockerfile\n");
+    let (ok, _, stderr) = bundle.run_build();
+    assert!(!ok);
+    assert!(
+        stderr.contains("the image build failed at `FROM porter-test.invalid/no-such-base:1"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains(
+            "hint: the base image porter-test.invalid/no-such-base:1 is not on the engine"
+        ),
+        "{stderr}"
+    );
+    assert_eq!(bundle.bundle_json().0, good_bytes);
+    assert_eq!(image_id(&reference).as_deref(), Some(good_id.as_str()));
+    bundle.assert_no_staging_left();
+}
+
+#[test]
+fn ctrl_c_stops_the_build_and_keeps_the_previous_one() {
+    if !engine_available() {
+        return;
+    }
+    let bundle = Bundle::new("ctrlc", "{}");
+    bundle.build_ok();
+    let (good_bytes, _) = bundle.bundle_json();
+    let marker = format!("slow-step-{}", std::process::id());
+    bundle.write_manifest(
+        &format!("{{lines: [\"RUN echo {marker} && sleep 300\"]}}"),
+        "",
+    );
+
+    let mut child = bundle
+        .build()
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stderr = BufReader::new(child.stderr.take().unwrap());
+    let mut seen = String::new();
+    loop {
+        let mut line = String::new();
+        assert!(
+            stderr.read_line(&mut line).unwrap() > 0,
+            "build ended early: {seen}"
+        );
+        seen.push_str(&line);
+        if line.trim() == marker {
+            break;
+        }
+    }
+    let running = || {
+        docker(&["ps", "--no-trunc", "--format", "{{.Command}}"])
+            .unwrap()
+            .contains(&marker)
+    };
+    assert!(running(), "the slow step runs in a container");
+
+    let status = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let started = Instant::now();
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "porter did not stop"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    let mut rest = String::new();
+    std::io::Read::read_to_string(&mut stderr, &mut rest).unwrap();
+    assert_eq!(status.code(), Some(130), "{seen}{rest}");
+    assert!(
+        rest.contains("interrupted: the image build was stopped"),
+        "{rest}"
+    );
+    assert_eq!(bundle.bundle_json().0, good_bytes);
+    bundle.assert_no_staging_left();
+    // The engine cancels the build and removes its container.
+    let started = Instant::now();
+    while running() {
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "the build's container still runs after Ctrl-C"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
