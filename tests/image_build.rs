@@ -314,7 +314,7 @@ fn the_image_carries_the_bundle_runs_as_non_root_and_is_rebuilt_only_when_needed
     );
     let (_, stderr) = bundle.build_ok();
     let cached = cached_steps(&stderr);
-    let apt_line = "RUN apt-get update && apt-get install -y --no-install-recommends tree && rm -rf /var/lib/apt/lists/*";
+    let apt_line = "RUN apt-get update && apt-get install -y --no-install-recommends tree && apt-get clean && rm -rf /var/lib/apt/lists/*";
     assert!(
         cached.iter().any(|s| s == apt_line),
         "mixin layer rebuilt: {stderr}"
@@ -501,4 +501,183 @@ fn ctrl_c_stops_the_build_and_keeps_the_previous_one() {
         );
         std::thread::sleep(Duration::from_millis(200));
     }
+}
+
+/// A TLS front for the local engine, as a remote engine with
+/// `--tlsverify` is: stunnel terminates TLS (its certificate signed by a
+/// test CA, client certificates required) and forwards to the engine's
+/// socket.
+struct TlsEngine {
+    stunnel: std::process::Child,
+    port: u16,
+    certs: tempfile::TempDir,
+}
+
+impl TlsEngine {
+    fn start() -> TlsEngine {
+        let certs = tempfile::tempdir().unwrap();
+        let dir = certs.path();
+        let openssl = |args: &[&str]| {
+            let out = Command::new("openssl")
+                .current_dir(dir)
+                .args(args)
+                .output()
+                .unwrap();
+            assert!(
+                out.status.success(),
+                "openssl {args:?}: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        };
+        std::fs::write(dir.join("server.ext"), "subjectAltName=IP:127.0.0.1\n").unwrap();
+        std::fs::write(dir.join("client.ext"), "extendedKeyUsage=clientAuth\n").unwrap();
+        openssl(&[
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-keyout",
+            "ca-key.pem",
+            "-out",
+            "ca.pem",
+            "-days",
+            "2",
+            "-subj",
+            "/CN=porter test CA",
+        ]);
+        for (who, cn) in [("server", "127.0.0.1"), ("client", "porter test client")] {
+            openssl(&[
+                "req",
+                "-newkey",
+                "rsa:2048",
+                "-nodes",
+                "-keyout",
+                &format!("{who}-key.pem"),
+                "-out",
+                &format!("{who}.csr"),
+                "-subj",
+                &format!("/CN={cn}"),
+            ]);
+            openssl(&[
+                "x509",
+                "-req",
+                "-in",
+                &format!("{who}.csr"),
+                "-CA",
+                "ca.pem",
+                "-CAkey",
+                "ca-key.pem",
+                "-CAcreateserial",
+                "-out",
+                &format!("{who}-cert.pem"),
+                "-days",
+                "2",
+                "-extfile",
+                &format!("{who}.ext"),
+            ]);
+        }
+        // Docker's names in DOCKER_CERT_PATH.
+        std::fs::copy(dir.join("client-cert.pem"), dir.join("cert.pem")).unwrap();
+        std::fs::copy(dir.join("client-key.pem"), dir.join("key.pem")).unwrap();
+
+        let engine_socket = std::env::var("DOCKER_HOST")
+            .ok()
+            .and_then(|h| h.strip_prefix("unix://").map(str::to_string))
+            .unwrap_or_else(|| "/var/run/docker.sock".to_string());
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        std::fs::write(
+            dir.join("stunnel.conf"),
+            format!(
+                "foreground = yes\npid =\n[engine]\naccept = 127.0.0.1:{port}\nconnect = {engine_socket}\n\
+                 cert = server-cert.pem\nkey = server-key.pem\nCAfile = ca.pem\nverifyChain = yes\nrequireCert = yes\n"
+            ),
+        )
+        .unwrap();
+        let stunnel = Command::new("stunnel4")
+            .current_dir(dir)
+            .arg("stunnel.conf")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("stunnel4 is needed for the TLS engine test: run `bash .ci/docker-setup`");
+        let started = Instant::now();
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(
+                started.elapsed() < Duration::from_secs(10),
+                "socat did not listen"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        TlsEngine {
+            stunnel,
+            port,
+            certs,
+        }
+    }
+}
+
+impl Drop for TlsEngine {
+    fn drop(&mut self) {
+        let _ = self.stunnel.kill();
+        let _ = self.stunnel.wait();
+    }
+}
+
+#[test]
+fn a_remote_engine_over_tls_with_dockers_variables() {
+    if !engine_available() {
+        return;
+    }
+    let tls = TlsEngine::start();
+    let bundle = Bundle::new("tls", "{}");
+    let host = format!("tcp://127.0.0.1:{}", tls.port);
+
+    let out = bundle
+        .build()
+        .env("DOCKER_HOST", &host)
+        .env("DOCKER_TLS_VERIFY", "1")
+        .env("DOCKER_CERT_PATH", tls.certs.path())
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert_eq!(
+        image_id(&bundle.reference()),
+        Some(bundle.recorded_image_id())
+    );
+
+    // Plain HTTP to a TLS engine, and a client certificate the engine does
+    // not trust: each is an engine that cannot be reached, said clearly.
+    std::fs::write(bundle.dir.join("helpers.sh"), "#!/bin/sh\necho changed\n").unwrap();
+    let out = bundle
+        .build()
+        .env("DOCKER_HOST", &host)
+        .env_remove("DOCKER_TLS_VERIFY")
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr)
+            .contains(&format!("cannot reach the Docker engine at {host}"))
+    );
+
+    let strangers = TlsEngine::start();
+    let out = bundle
+        .build()
+        .env("DOCKER_HOST", &host)
+        .env("DOCKER_TLS_VERIFY", "1")
+        .env("DOCKER_CERT_PATH", strangers.certs.path())
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(
+        stderr.contains(&format!("cannot reach the Docker engine at {host}")),
+        "{stderr}"
+    );
 }

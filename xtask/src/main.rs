@@ -7,6 +7,7 @@ use std::process::Command;
 use anyhow::{Context, Result, bail};
 
 mod bench_build;
+mod bench_image;
 
 const WASM_TARGET: &str = "wasm32-wasip2";
 /// Cargo profile for shipped components (size-optimised; see Cargo.toml).
@@ -21,6 +22,8 @@ cargo xtask <task>
   test          build all wasm components, then run the test suite (nextest)
   bench         build the components, then run the benchmarks (numbers for BENCHMARKS.md):
                 a hook call (cargo bench), and porter build --no-image with 1/4/16 mixins
+  bench-image   porter build with the Docker engine: clean build vs rebuild, image size
+                overhead by layer, 1 GiB build context throughput and peak memory
 ";
 
 fn main() -> Result<()> {
@@ -65,6 +68,17 @@ fn main() -> Result<()> {
                 "porter",
             ]))?;
             bench_build::run(&root)
+        }
+        "bench-image" => {
+            build_components(&root, "mixins", "mixins")?;
+            build_components(&root, "tests/guests", "test-mixins")?;
+            run(Command::new(cargo()).current_dir(&root).args([
+                "build",
+                "--release",
+                "-p",
+                "porter",
+            ]))?;
+            bench_image::run(&root)
         }
         "" | "help" | "-h" | "--help" => {
             print!("{HELP}");

@@ -173,6 +173,9 @@ impl<W: Write> ContextWriter<W> {
         let mode = if is_executable(meta) { 0o755 } else { 0o644 };
         let mut header = Self::header(tar::EntryType::Regular, mode, meta.len());
         let file = File::open(path).with_context(|| format!("cannot read {}", path.display()))?;
+        // Read in large blocks (io::copy uses a BufRead's own buffer): a
+        // big file goes out in a few thousand reads, not 8 KiB at a time.
+        let file = std::io::BufReader::with_capacity(256 * 1024, file);
         self.tar
             .append_data(&mut header, relative, file)
             .with_context(|| format!("cannot add {relative} to the build context"))?;

@@ -42,7 +42,7 @@ impl Mixin for Apt {
         let mut out = BuildOutput::new();
         if !input.config.packages.is_empty() {
             out.run(&format!(
-                "apt-get update && apt-get install -y --no-install-recommends {} && rm -rf /var/lib/apt/lists/*",
+                "apt-get update && apt-get install -y --no-install-recommends {} && apt-get clean && rm -rf /var/lib/apt/lists/*",
                 input.config.packages.join(" ")
             ));
         }
