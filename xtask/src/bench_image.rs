@@ -176,7 +176,7 @@ impl Bench {
         );
         let cnab_layers: Vec<u64> = own
             .iter()
-            .filter(|(_, by)| by.starts_with("COPY") && by.contains(" in /cnab"))
+            .filter(|(_, by)| by.contains("COPY ") && by.contains(" in /cnab"))
             .map(|(b, _)| *b)
             .filter(|b| *b > 0)
             .collect();

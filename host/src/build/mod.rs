@@ -116,68 +116,10 @@ pub fn build(
     }
 
     if !options.no_lint {
-        let findings = manifest::lint::lint(&loaded, host)?;
-        let (errors, others): (Vec<_>, Vec<_>) =
-            findings.into_iter().partition(Diagnostic::is_error);
-        others
-            .iter()
-            .filter(|d| !loaded.warnings.contains(d))
-            .for_each(|d| warn(d.to_string()));
-        if !errors.is_empty() {
-            let shown: Vec<String> = errors.iter().map(Diagnostic::to_string).collect();
-            bail!(
-                "{}\n\nlint errors were detected. Rerun with --no-lint to ignore the errors",
-                shown.join("\n\n")
-            );
-        }
+        lint_or_fail(&loaded, host)?;
     }
-
-    let mut mixin_lines = Vec::with_capacity(mixins.len());
-    for installed in &mixins {
-        let (lines, mixin_warnings) = run_build_hook(&loaded, host, installed)?;
-        for w in mixin_warnings {
-            warn(format!(
-                "warning: mixin {} {}: {w}",
-                installed.name, installed.version
-            ));
-        }
-        mixin_lines.push(MixinLines {
-            mixin: installed.name.clone(),
-            lines,
-        });
-    }
-    let template_text = match &loaded.manifest.dockerfile {
-        Some(relative) => {
-            let path = dir.join(relative);
-            Some(std::fs::read_to_string(&path).with_context(|| {
-                format!(
-                    "cannot read the Dockerfile template {} (dockerfile: in porter.yaml)",
-                    path.display()
-                )
-            })?)
-        }
-        None => None,
-    };
-    let template = match &template_text {
-        Some(text) => Template::Custom {
-            text,
-            verbatim: full_control_dockerfile(),
-        },
-        None => Template::Default,
-    };
-    // The author's manifest is replaced in the image by the one .cnab carries.
-    let manifest_in_context = options.file.canonicalize().ok().and_then(|file| {
-        file.strip_prefix(dir.canonicalize().ok()?)
-            .ok()
-            .map(|p| p.to_string_lossy().replace('\\', "/"))
-    });
-    let dockerfile_options = dockerfile::Options {
-        manifest_in_context,
-    };
-    let dockerfile_text = dockerfile::generate(template, &mixin_lines, &dockerfile_options)?;
-    for w in dockerfile::warnings(template, &mixin_lines) {
-        warn(format!("warning: {w}"));
-    }
+    let mixin_lines = mixin_dockerfile_lines(&loaded, host, &mixins)?;
+    let dockerfile_text = generate_dockerfile(options, &loaded, &mixin_lines)?;
 
     let mut image = InvocationImage {
         image: invocation_image.clone(),
@@ -216,25 +158,33 @@ pub fn build(
     };
     let staged = stage::stage(dir, &staged)?;
 
-    let mut built_image = None;
-    if let Some(engine) = engine {
-        let request = ImageRequest {
-            context_dir: dir,
-            cnab_dir: staged.path(),
-            dockerfile: ".cnab/Dockerfile",
-            tag: &invocation_image,
-            build_args: image::build_args(&loaded.manifest, &dockerfile_text, &options.build_args)?,
-            labels: image::labels(&loaded.manifest),
-            no_cache: options.no_cache || options.force,
-            mixin_lines: &mixin_lines,
-        };
-        let built = engine.build_image(&request)?;
-        image.image_id = Some(built.id.clone());
-        image.size = built.size;
-        cnab::set_invocation_image(&mut bundle, &image);
-        staged.replace_bundle_json(&cnab::to_canonical_json(&bundle))?;
-        built_image = Some(built);
-    }
+    let built_image = match engine {
+        Some(engine) => {
+            let request = ImageRequest {
+                context_dir: dir,
+                cnab_dir: staged.path(),
+                dockerfile: ".cnab/Dockerfile",
+                tag: &invocation_image,
+                build_args: image::build_args(
+                    &loaded.manifest,
+                    &dockerfile_text,
+                    &options.build_args,
+                )?,
+                labels: image::labels(&loaded.manifest),
+                no_cache: options.no_cache || options.force,
+                mixin_lines: &mixin_lines,
+            };
+            let built = engine.build_image(&request)?;
+            // Recorded in the staged bundle.json, swapped in just below:
+            // only a build that produced an image is ever recorded.
+            image.image_id = Some(built.id.clone());
+            image.size = built.size;
+            cnab::set_invocation_image(&mut bundle, &image);
+            staged.replace_bundle_json(&cnab::to_canonical_json(&bundle))?;
+            Some(built)
+        }
+        None => None,
+    };
     let cnab_dir = staged.commit()?;
     Ok(BuildOutcome {
         up_to_date: false,
@@ -246,6 +196,90 @@ pub fn build(
 
 fn warn(warning: String) {
     eprintln!("{warning}\n");
+}
+
+/// Porter's lint before a build: warnings shown, errors stop the build.
+fn lint_or_fail(loaded: &LoadedManifest, host: &MixinHost) -> Result<()> {
+    let findings = manifest::lint::lint(loaded, host)?;
+    let (errors, others): (Vec<_>, Vec<_>) = findings.into_iter().partition(Diagnostic::is_error);
+    others
+        .iter()
+        .filter(|d| !loaded.warnings.contains(d))
+        .for_each(|d| warn(d.to_string()));
+    if !errors.is_empty() {
+        let shown: Vec<String> = errors.iter().map(Diagnostic::to_string).collect();
+        bail!(
+            "{}\n\nlint errors were detected. Rerun with --no-lint to ignore the errors",
+            shown.join("\n\n")
+        );
+    }
+    Ok(())
+}
+
+/// Each declared mixin's Dockerfile lines, in declaration order.
+fn mixin_dockerfile_lines(
+    loaded: &LoadedManifest,
+    host: &MixinHost,
+    mixins: &[InstalledMixin],
+) -> Result<Vec<MixinLines>> {
+    let mut all = Vec::with_capacity(mixins.len());
+    for installed in mixins {
+        let (lines, mixin_warnings) = run_build_hook(loaded, host, installed)?;
+        for w in mixin_warnings {
+            warn(format!(
+                "warning: mixin {} {}: {w}",
+                installed.name, installed.version
+            ));
+        }
+        all.push(MixinLines {
+            mixin: installed.name.clone(),
+            lines,
+        });
+    }
+    Ok(all)
+}
+
+/// The Dockerfile: the default template or the manifest's `dockerfile:`,
+/// with the mixins' lines.
+fn generate_dockerfile(
+    options: &BuildOptions,
+    loaded: &LoadedManifest,
+    mixin_lines: &[MixinLines],
+) -> Result<String> {
+    let dir = &options.dir;
+    let template_text = match &loaded.manifest.dockerfile {
+        Some(relative) => {
+            let path = dir.join(relative);
+            Some(std::fs::read_to_string(&path).with_context(|| {
+                format!(
+                    "cannot read the Dockerfile template {} (dockerfile: in porter.yaml)",
+                    path.display()
+                )
+            })?)
+        }
+        None => None,
+    };
+    let template = match &template_text {
+        Some(text) => Template::Custom {
+            text,
+            verbatim: full_control_dockerfile(),
+        },
+        None => Template::Default,
+    };
+    // The author's manifest is replaced in the image by the one .cnab carries.
+    let manifest_in_context = options.file.canonicalize().ok().and_then(|file| {
+        file.strip_prefix(dir.canonicalize().ok()?)
+            .ok()
+            .map(|p| p.to_string_lossy().replace('\\', "/"))
+    });
+    let dockerfile_options = dockerfile::Options {
+        manifest_in_context,
+    };
+    let text = dockerfile::generate(template, mixin_lines, &dockerfile_options)?;
+    for w in dockerfile::warnings(template, mixin_lines) {
+        warn(format!("warning: {w}"));
+    }
+    Ok(text)
 }
 
 /// `--name`, `--version` and `--custom` rewrite the manifest the bundle and
