@@ -345,6 +345,57 @@ fn the_image_carries_the_bundle_runs_as_non_root_and_is_rebuilt_only_when_needed
 }
 
 #[test]
+fn build_args_and_no_cache_reach_the_engine() {
+    if !engine_available() {
+        return;
+    }
+    let bundle = Bundle::new("args", "{lines: [\"RUN echo mixin-layer\"]}");
+    std::fs::write(
+        bundle.dir.join("template.Dockerfile"),
+        "FROM debian:stable-slim\nARG BUNDLE_DIR\nARG CUSTOM_APP_VERSION\nARG CUSTOM_UNDECLARED_NOT=1\nARG EXTRA\n\
+         # PORTER_MIXINS\n\
+         RUN echo \"$CUSTOM_APP_VERSION|$EXTRA|$BUNDLE_DIR|$CUSTOM_UNDECLARED_NOT\" > /build-args\n\
+         COPY . ${BUNDLE_DIR}\n",
+    )
+    .unwrap();
+    bundle.write_manifest(
+        "{lines: [\"RUN echo mixin-layer\"]}",
+        "dockerfile: template.Dockerfile\ncustom:\n  app:\n    version: 1.2.3\n  other: x\n",
+    );
+    let out = bundle
+        .build()
+        .args(["--build-arg", "EXTRA=from-cli"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let reference = bundle.reference();
+    let args = docker(&[
+        "run",
+        "--rm",
+        "--entrypoint",
+        "cat",
+        &reference,
+        "/build-args",
+    ])
+    .unwrap();
+    // CUSTOM_* only for declared ARGs (custom.other is not passed), and
+    // BUNDLE_DIR always /cnab/app.
+    assert_eq!(args, "1.2.3|from-cli|/cnab/app|1");
+
+    // --no-cache: nothing from the cache, even the mixin's layer.
+    std::fs::write(bundle.dir.join("helpers.sh"), "#!/bin/sh\necho edited\n").unwrap();
+    let out = bundle.build().arg("--no-cache").output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(stderr.contains("RUN echo mixin-layer"), "{stderr}");
+    assert_eq!(cached_steps(&stderr), Vec::<String>::new(), "{stderr}");
+}
+
+#[test]
 fn a_broken_mixin_line_fails_with_its_mixin_and_keeps_the_previous_build() {
     if !engine_available() {
         return;
