@@ -11,6 +11,7 @@ use std::thread::JoinHandle;
 
 use anyhow::{Context, Result, anyhow};
 use bollard::Docker;
+use bollard::models::BuildInfo;
 use bollard::query_parameters::{BuildImageOptions, BuilderVersion};
 use bytes::Bytes;
 use futures_util::StreamExt;
@@ -58,57 +59,11 @@ pub(super) fn run(
 
     let mut log = BuildLog::default();
     let mut progress = Progress::new(request.tag);
-    let streamed: Result<(), Ended> = runtime.block_on(async {
-        let mut stream = docker.build_image(options, None, Some(body));
-        let mut ctrl_c = Box::pin(tokio::signal::ctrl_c());
-        let mut watching_ctrl_c = true;
-        loop {
-            let next = stream.next();
-            let item = if watching_ctrl_c {
-                match future::select(next, &mut ctrl_c).await {
-                    Either::Left((item, _)) => item,
-                    Either::Right((Ok(()), _)) => return Err(Ended::Interrupted),
-                    // No signal handler: the build just cannot be interrupted.
-                    Either::Right((Err(_), _)) => {
-                        watching_ctrl_c = false;
-                        continue;
-                    }
-                }
-            } else {
-                next.await
-            };
-            let info = match item {
-                None => return Ok(()),
-                // The build failed: bollard turns the engine's message into
-                // an error; the stream ends after it.
-                Some(Err(bollard::errors::Error::DockerStreamError { error })) => {
-                    log.set_error(error);
-                    continue;
-                }
-                // Refused before it started (a Dockerfile the builder cannot
-                // parse, a bad option): the engine's answer explains it.
-                Some(Err(bollard::errors::Error::DockerResponseServerError {
-                    message, ..
-                })) => {
-                    log.set_error(message);
-                    return Ok(());
-                }
-                Some(Err(e)) => return Err(Ended::Connection(e)),
-                Some(Ok(info)) => info,
-            };
-            if let Some(text) = &info.stream {
-                for line in log.push_text(text) {
-                    progress.line(&line);
-                }
-            }
-            if let Some(status) = &info.status {
-                progress.status(status);
-            }
-            if let Some(id) = info.aux.and_then(|aux| aux.id) {
-                log.set_image_id(id);
-            }
-        }
-    });
+    let streamed = runtime.block_on(follow(
+        docker.build_image(options, None, Some(body)),
+        &mut log,
+        &mut progress,
+    ));
     for line in log.finish() {
         progress.line(&line);
     }
@@ -152,6 +107,62 @@ pub(super) fn run(
             log.image_id().map(str::to_string).ok_or_else(|| {
                 anyhow!("the Docker engine at {address} ended the build without an image ID")
             })
+        }
+    }
+}
+
+/// Shows the engine's output as it comes until the build ends, fails, or
+/// Ctrl-C is pressed.
+async fn follow(
+    stream: impl futures_util::Stream<Item = Result<BuildInfo, bollard::errors::Error>>,
+    log: &mut BuildLog,
+    progress: &mut Progress,
+) -> Result<(), Ended> {
+    let mut stream = std::pin::pin!(stream);
+    let mut ctrl_c = Box::pin(tokio::signal::ctrl_c());
+    let mut watching_ctrl_c = true;
+    loop {
+        let next = stream.next();
+        let item = if watching_ctrl_c {
+            match future::select(next, &mut ctrl_c).await {
+                Either::Left((item, _)) => item,
+                Either::Right((Ok(()), _)) => return Err(Ended::Interrupted),
+                // No signal handler: the build just cannot be interrupted.
+                Either::Right((Err(_), _)) => {
+                    watching_ctrl_c = false;
+                    continue;
+                }
+            }
+        } else {
+            next.await
+        };
+        let info = match item {
+            None => return Ok(()),
+            // The build failed: bollard turns the engine's message into
+            // an error; the stream ends after it.
+            Some(Err(bollard::errors::Error::DockerStreamError { error })) => {
+                log.set_error(error);
+                continue;
+            }
+            // Refused before it started (a Dockerfile the builder cannot
+            // parse, a bad option): the engine's answer explains it.
+            Some(Err(bollard::errors::Error::DockerResponseServerError { message, .. })) => {
+                log.set_error(message);
+                return Ok(());
+            }
+            Some(Err(e)) => return Err(Ended::Connection(e)),
+            Some(Ok(info)) => info,
+        };
+        if let Some(text) = &info.stream {
+            for line in log.push_text(text) {
+                progress.line(&line);
+            }
+        }
+        if let Some(status) = &info.status {
+            progress.status(status);
+        }
+        if let Some(id) = info.aux.and_then(|aux| aux.id) {
+            log.set_image_id(id);
         }
     }
 }
