@@ -10,9 +10,23 @@ use anyhow::{Context, Result, bail};
 
 /// Runs the benchmark and prints a markdown table.
 pub fn run(root: &Path) -> Result<()> {
-    let porter = root.join("target/release/porter");
-    let exec = root.join("target/mixins/exec.wasm");
-    let hostile = root.join("target/test-mixins/hostile.wasm");
+    // The binary is where cargo put it (CARGO_TARGET_DIR if set); the
+    // components are copied by `cargo xtask mixins` to the workspace's
+    // target/, or found next to the binary's target dir.
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| root.join("target"));
+    let porter = target.join("release/porter");
+    let component = |relative: &str| {
+        let local = root.join("target").join(relative);
+        if local.is_file() {
+            local
+        } else {
+            target.join(relative)
+        }
+    };
+    let exec = component("mixins/exec.wasm");
+    let hostile = component("test-mixins/hostile.wasm");
     let work = std::env::temp_dir().join(format!("porter-bench-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&work);
     std::fs::create_dir_all(&work)?;

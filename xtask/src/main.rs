@@ -22,6 +22,7 @@ cargo xtask <task>
   test          build all wasm components, then run the test suite (nextest)
   bench         build the components, then run the benchmarks (numbers for BENCHMARKS.md):
                 a hook call (cargo bench), and porter build --no-image with 1/4/16 mixins
+  bench-build   only the porter build --no-image benchmark, on the release binary as built
   bench-image   porter build with the Docker engine: clean build vs rebuild, image size
                 overhead by layer, 1 GiB build context throughput and peak memory
 ";
@@ -69,6 +70,7 @@ fn main() -> Result<()> {
             ]))?;
             bench_build::run(&root)
         }
+        "bench-build" => bench_build::run(&root),
         "bench-image" => {
             build_components(&root, "mixins", "mixins")?;
             build_components(&root, "tests/guests", "test-mixins")?;
