@@ -50,6 +50,8 @@ pub enum Command {
 /// do, and give exit status 1 (130 when Ctrl-C stopped the work, as a shell
 /// reports SIGINT).
 pub fn main() -> ExitCode {
+    // The process ends with the command: leave its memory to the exit.
+    crate::mixin::leave_to_process_exit();
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Build(command) => build::run(command),

@@ -44,6 +44,28 @@ pub struct MixinHost {
     loaded: Mutex<HashMap<(String, String), Arc<PreparedMixin>>>,
 }
 
+/// Set by [`leave_to_process_exit`].
+static LEAVE_TO_EXIT: AtomicBool = AtomicBool::new(false);
+
+/// For a process that exits once its command is done (the `porter` command
+/// line): a host dropped from then on does not free its engine and loaded
+/// mixins (thousands of allocations and mappings) one by one; the process's
+/// exit releases them all at once.
+pub fn leave_to_process_exit() {
+    LEAVE_TO_EXIT.store(true, Ordering::Relaxed);
+}
+
+impl Drop for MixinHost {
+    fn drop(&mut self) {
+        if LEAVE_TO_EXIT.load(Ordering::Relaxed) {
+            if let Ok(loaded) = self.loaded.get_mut() {
+                std::mem::forget(std::mem::take(loaded));
+            }
+            std::mem::forget(self.runtime.take());
+        }
+    }
+}
+
 struct Runtime {
     sandbox: Sandbox,
     cache: PrecompiledCache,
