@@ -220,13 +220,18 @@ fn install(root: &Path) -> Result<()> {
         .context("cannot find PORTER_HOME or a home directory")?;
     let runtimes = home.join("runtimes");
     std::fs::create_dir_all(&runtimes)?;
-    std::fs::copy(&porter, runtimes.join("porter-runtime")).with_context(|| {
-        format!(
-            "cannot copy {} into {}",
-            porter.display(),
-            runtimes.display()
-        )
-    })?;
+    // A new file renamed into place: builds hard-link the runtime into
+    // their .cnab/, so it must never be rewritten in place.
+    let staged = runtimes.join(".porter-runtime.new");
+    std::fs::copy(&porter, &staged)
+        .and_then(|_| std::fs::rename(&staged, runtimes.join("porter-runtime")))
+        .with_context(|| {
+            format!(
+                "cannot copy {} into {}",
+                porter.display(),
+                runtimes.display()
+            )
+        })?;
     for wasm in mixins {
         let name = wasm.file_stem().unwrap().to_string_lossy().into_owned();
         run(Command::new(&porter)

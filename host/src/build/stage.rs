@@ -43,38 +43,58 @@ pub struct StagedCnab {
 }
 
 /// Writes the staged files into a new directory beside `bundle_dir/.cnab`.
+/// A file with the same bytes as in the previous `.cnab/` is hard-linked
+/// from it rather than written: the swap then frees no file data, which on
+/// a disk mounted with `discard` is what removing the previous build costs.
 pub fn stage(bundle_dir: &Path, staged: &Staged<'_>) -> Result<StagedCnab> {
     let staging = tempfile::Builder::new()
         .prefix(".cnab-staging-")
         .tempdir_in(bundle_dir)
         .with_context(|| format!("cannot write in {}", bundle_dir.display()))?;
     let root = staging.path();
-    write(
-        &root.join("Dockerfile"),
-        staged.dockerfile.as_bytes(),
-        false,
-    )?;
-    write(&root.join("bundle.json"), staged.bundle_json, false)?;
-    write(
-        &root.join("app/porter.yaml"),
-        staged.manifest_text.as_bytes(),
-        false,
-    )?;
-    write(&root.join("app/run"), RUN_SCRIPT.as_bytes(), true)?;
+    let previous = bundle_dir.join(".cnab");
+    let files: [(&str, &[u8], bool); 4] = [
+        ("Dockerfile", staged.dockerfile.as_bytes(), false),
+        ("bundle.json", staged.bundle_json, false),
+        ("app/porter.yaml", staged.manifest_text.as_bytes(), false),
+        ("app/run", RUN_SCRIPT.as_bytes(), true),
+    ];
+    for (relative, bytes, executable) in files {
+        let dest = root.join(relative);
+        if !reuse_if_same(&previous.join(relative), &dest, bytes, executable) {
+            write(&dest, bytes, executable)?;
+        }
+    }
     for (name, wasm) in &staged.mixins {
         let dest = root
             .join("app/mixins")
             .join(name)
             .join(format!("{name}.wasm"));
-        link_or_copy(wasm, &dest)?;
+        link_or_copy(wasm, &dest, false)?;
     }
     if let Some(runtime) = &staged.runtime {
-        copy(runtime, &root.join("app/runtimes/porter-runtime"), true)?;
+        link_or_copy(runtime, &root.join("app/runtimes/porter-runtime"), true)?;
     }
     Ok(StagedCnab {
         bundle_dir: bundle_dir.to_path_buf(),
         staging,
     })
+}
+
+/// Hard-links `previous` to `dest` when it holds exactly `bytes` with the
+/// mode porter gives such a file.
+fn reuse_if_same(previous: &Path, dest: &Path, bytes: &[u8], executable: bool) -> bool {
+    let same_mode = std::fs::symlink_metadata(previous).is_ok_and(|meta| {
+        meta.is_file()
+            && meta.len() == bytes.len() as u64
+            && crate::fsmeta::is_executable(&meta) == executable
+    });
+    if !same_mode || std::fs::read(previous).ok().as_deref() != Some(bytes) {
+        return false;
+    }
+    dest.parent()
+        .is_some_and(|parent| std::fs::create_dir_all(parent).is_ok())
+        && std::fs::hard_link(previous, dest).is_ok()
 }
 
 impl StagedCnab {
@@ -116,26 +136,37 @@ impl StagedCnab {
     }
 }
 
+/// Writes a new file. One already at `path` may be a hard link shared with
+/// the previous build: it is unlinked, never written through.
 fn write(path: &Path, bytes: &[u8], executable: bool) -> Result<()> {
     if let Some(parent) = path.parent() {
         std::fs::create_dir_all(parent)
             .with_context(|| format!("cannot create {}", parent.display()))?;
     }
+    match std::fs::remove_file(path) {
+        Ok(()) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => return Err(e).with_context(|| format!("cannot replace {}", path.display())),
+    }
     std::fs::write(path, bytes).with_context(|| format!("cannot write {}", path.display()))?;
     set_mode(path, executable)
 }
 
-/// An installed mixin is read-only in the store, so `.cnab` can share it
-/// with a hard link rather than a copy; across filesystems it is copied.
-fn link_or_copy(from: &Path, to: &Path) -> Result<()> {
+/// Installed mixins (read-only in the store) and the installed runtime are
+/// shared with a hard link rather than copied (the runtime is tens of MB),
+/// when their mode is already the one the image needs; otherwise, or
+/// across filesystems, copied.
+fn link_or_copy(from: &Path, to: &Path, executable: bool) -> Result<()> {
     if let Some(parent) = to.parent() {
         std::fs::create_dir_all(parent)
             .with_context(|| format!("cannot create {}", parent.display()))?;
     }
-    match std::fs::hard_link(from, to) {
-        Ok(()) => Ok(()),
-        Err(_) => copy(from, to, false),
+    let mode_fits =
+        std::fs::metadata(from).is_ok_and(|meta| crate::fsmeta::is_executable(&meta) == executable);
+    if mode_fits && std::fs::hard_link(from, to).is_ok() {
+        return Ok(());
     }
+    copy(from, to, executable)
 }
 
 fn copy(from: &Path, to: &Path, executable: bool) -> Result<()> {
@@ -160,4 +191,75 @@ fn set_mode(path: &Path, executable: bool) -> Result<()> {
 #[cfg(not(unix))]
 fn set_mode(_path: &Path, _executable: bool) -> Result<()> {
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::unix::fs::MetadataExt;
+
+    fn staged<'a>(bundle_json: &'a [u8]) -> Staged<'a> {
+        Staged {
+            dockerfile: "FROM x\n",
+            bundle_json,
+            manifest_text: "name: x\n",
+            mixins: Vec::new(),
+            runtime: None,
+        }
+    }
+
+    fn inode(path: &Path) -> u64 {
+        std::fs::metadata(path).unwrap().ino()
+    }
+
+    #[test]
+    fn unchanged_files_are_shared_with_the_previous_build_and_never_written_through() {
+        let dir = tempfile::tempdir().unwrap();
+        let cnab = stage(dir.path(), &staged(b"{\"v\":1}"))
+            .unwrap()
+            .commit()
+            .unwrap();
+        let first_dockerfile = inode(&cnab.join("Dockerfile"));
+        let first_bundle = inode(&cnab.join("bundle.json"));
+        let kept_open = cnab.join("bundle.json");
+        let old_run_mode = std::fs::metadata(cnab.join("app/run")).unwrap().mode() & 0o777;
+
+        // Same Dockerfile, another bundle.json: the first is shared, the
+        // second is a new file.
+        let next = stage(dir.path(), &staged(b"{\"v\":2}")).unwrap();
+        assert_eq!(inode(&next.path().join("Dockerfile")), first_dockerfile);
+        assert_ne!(inode(&next.path().join("bundle.json")), first_bundle);
+        assert_eq!(
+            std::fs::metadata(next.path().join("app/run"))
+                .unwrap()
+                .mode()
+                & 0o777,
+            old_run_mode
+        );
+
+        // Replacing a shared file (the image ID recorded after the build)
+        // leaves the previous build's copy as it was.
+        let same = stage(dir.path(), &staged(b"{\"v\":1}")).unwrap();
+        assert_eq!(inode(&same.path().join("bundle.json")), first_bundle);
+        same.replace_bundle_json(b"{\"v\":1,\"id\":\"x\"}").unwrap();
+        assert_eq!(std::fs::read(&kept_open).unwrap(), b"{\"v\":1}");
+        drop(next);
+        let cnab = same.commit().unwrap();
+        assert_eq!(
+            std::fs::read(cnab.join("bundle.json")).unwrap(),
+            b"{\"v\":1,\"id\":\"x\"}"
+        );
+        assert_eq!(
+            tree_names(dir.path()),
+            [".cnab"],
+            "no staging or previous build left"
+        );
+    }
+
+    fn tree_names(dir: &Path) -> Vec<String> {
+        std::fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect()
+    }
 }
