@@ -732,3 +732,46 @@ fn a_remote_engine_over_tls_with_dockers_variables() {
         "{stderr}"
     );
 }
+
+/// On a terminal: each step printed once, the running command's output on
+/// a redrawn spinner line (erased with `ESC[2K`), and no colour codes from
+/// the engine. `script` gives porter a pseudo-terminal.
+#[test]
+fn on_a_terminal_progress_is_a_redrawn_line_under_the_steps() {
+    if !engine_available() {
+        return;
+    }
+    let bundle = Bundle::new("tty", "{lines: [\"RUN echo tty-output-line && sleep 1\"]}");
+    let command = format!(
+        "{} build --dir {}",
+        env!("CARGO_BIN_EXE_porter"),
+        bundle.dir.display()
+    );
+    let out = Command::new("script")
+        .args(["-qec", &command, "/dev/null"])
+        .env("PORTER_HOME", bundle.home.path())
+        .env("TERM", "xterm")
+        .output()
+        .expect("script (util-linux) runs porter on a pseudo-terminal");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{text}");
+    assert!(
+        text.contains("\x1b[2K"),
+        "the spinner line is redrawn: {text:?}"
+    );
+    assert_eq!(
+        text.matches("Step 1/").count(),
+        1,
+        "each step is printed once: {text:?}"
+    );
+    assert!(text.contains("tty-output-line"), "{text:?}");
+    assert!(
+        !text.contains("\x1b[91m"),
+        "no engine colour codes: {text:?}"
+    );
+    assert!(text.contains("Image built ("), "{text:?}");
+    assert_eq!(
+        image_id(&bundle.reference()),
+        Some(bundle.recorded_image_id())
+    );
+}
