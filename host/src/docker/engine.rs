@@ -67,16 +67,6 @@ impl Engine {
         })
     }
 
-    /// Where the engine is, as `DOCKER_HOST` would say it.
-    pub fn address(&self) -> &str {
-        &self.address
-    }
-
-    /// The API version both sides speak.
-    pub fn api_version(&self) -> &str {
-        &self.api_version
-    }
-
     /// The image `reference` names, if the engine has it: its ID and size.
     pub fn inspect(&self, reference: &str) -> Result<Option<BuiltImage>> {
         let answer = self.runtime.block_on(async {
@@ -109,7 +99,8 @@ impl ImageEngine for Engine {
     }
 
     fn build_image(&self, request: &ImageRequest<'_>) -> Result<BuiltImage> {
-        let id = image_build::run(&self.runtime, &self.docker, &self.address, request)?;
+        let engine = format!("{}, API {}", self.address, self.api_version);
+        let id = image_build::run(&self.runtime, &self.docker, &engine, request)?;
         // The size, and the full ID when the engine gave a short one.
         match self.inspect(request.tag)? {
             Some(image) => Ok(image),

@@ -34,11 +34,12 @@ const QUEUED_CHUNKS: usize = 4;
 #[error("interrupted: the image build was stopped; the previous build is kept as it was")]
 pub struct Interrupted;
 
-/// Builds the image; returns its ID.
+/// Builds the image; returns its ID. `engine` names the engine in messages
+/// (its address and API version).
 pub(super) fn run(
     runtime: &tokio::runtime::Runtime,
     docker: &Docker,
-    address: &str,
+    engine: &str,
     request: &ImageRequest<'_>,
 ) -> Result<String> {
     let options = BuildImageOptions {
@@ -58,7 +59,7 @@ pub(super) fn run(
     }));
 
     let mut log = BuildLog::default();
-    let mut progress = Progress::new(request.tag);
+    let mut progress = Progress::new(request.tag, engine);
     let streamed = runtime.block_on(follow(
         docker.build_image(options, None, Some(body)),
         &mut log,
@@ -88,7 +89,7 @@ pub(super) fn run(
         Err(Ended::Connection(e)) => {
             progress.failed(&log);
             Err(anyhow!(
-                "the connection to the Docker engine at {address} failed during the build: {}\n\
+                "the connection to the Docker engine ({engine}) failed during the build: {}\n\
                  \x20 hint: check that the engine is still running (`docker info`); the previous build is kept",
                 describe(&e)
             ))
@@ -105,7 +106,7 @@ pub(super) fn run(
         Ok(()) => {
             progress.finished(&log);
             log.image_id().map(str::to_string).ok_or_else(|| {
-                anyhow!("the Docker engine at {address} ended the build without an image ID")
+                anyhow!("the Docker engine ({engine}) ended the build without an image ID")
             })
         }
     }

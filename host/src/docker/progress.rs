@@ -16,7 +16,7 @@ pub struct Progress {
 }
 
 impl Progress {
-    pub fn new(tag: &str) -> Progress {
+    pub fn new(tag: &str, engine: &str) -> Progress {
         let spinner = std::io::stderr().is_terminal().then(|| {
             let bar = ProgressBar::new_spinner();
             bar.set_style(
@@ -27,7 +27,7 @@ impl Progress {
             bar
         });
         let progress = Progress { spinner };
-        progress.println(&format!("Building the invocation image {tag}"));
+        progress.println(&format!("Building the invocation image {tag} ({engine})"));
         progress
     }
 
