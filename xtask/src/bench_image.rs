@@ -150,8 +150,8 @@ impl Bench {
             })
             .collect();
         let own = &layers[..layers.len().saturating_sub(base_layers)];
-        let carried_cnab = dir_bytes(&dir.join(".cnab"))?;
-        let carried_bundle = dir_bytes_excluding_cnab(dir)?;
+        let carried_cnab = dir_bytes(&dir.join(".cnab"), &|_| false)?;
+        let carried_bundle = dir_bytes(dir, &|name| name.starts_with(".cnab"))?;
         println!("\n## Invocation image size\n");
         println!(
             "image {} bytes, base {BASE_IMAGE} {} bytes: overhead **{} bytes ({:.1} MiB)**\n",
@@ -389,30 +389,17 @@ fn write_random(path: &Path, len: u64) -> Result<()> {
     Ok(())
 }
 
-fn dir_bytes(dir: &Path) -> Result<u64> {
+/// Bytes of the files under `dir`, but top-level entries `skip` names.
+fn dir_bytes(dir: &Path, skip: &dyn Fn(&str) -> bool) -> Result<u64> {
     let mut total = 0;
     for entry in std::fs::read_dir(dir)? {
         let entry = entry?;
-        let meta = entry.metadata()?;
-        total += if meta.is_dir() {
-            dir_bytes(&entry.path())?
-        } else {
-            meta.len()
-        };
-    }
-    Ok(total)
-}
-
-fn dir_bytes_excluding_cnab(dir: &Path) -> Result<u64> {
-    let mut total = 0;
-    for entry in std::fs::read_dir(dir)? {
-        let entry = entry?;
-        if entry.file_name().to_string_lossy().starts_with(".cnab") {
+        if skip(&entry.file_name().to_string_lossy()) {
             continue;
         }
         let meta = entry.metadata()?;
         total += if meta.is_dir() {
-            dir_bytes(&entry.path())?
+            dir_bytes(&entry.path(), &|_| false)?
         } else {
             meta.len()
         };

@@ -53,8 +53,7 @@ fn main() -> Result<()> {
                 .args(["test", "--doc", "-p", "mixin-sdk"]))
         }
         "bench" => {
-            build_components(&root, "mixins", "mixins")?;
-            build_components(&root, "tests/guests", "test-mixins")?;
+            build_for_benches(&root)?;
             run(Command::new(cargo()).current_dir(&root).args([
                 "bench",
                 "-p",
@@ -62,24 +61,11 @@ fn main() -> Result<()> {
                 "--bench",
                 "hook_call",
             ]))?;
-            run(Command::new(cargo()).current_dir(&root).args([
-                "build",
-                "--release",
-                "-p",
-                "porter",
-            ]))?;
             bench_build::run(&root)
         }
         "bench-build" => bench_build::run(&root),
         "bench-image" => {
-            build_components(&root, "mixins", "mixins")?;
-            build_components(&root, "tests/guests", "test-mixins")?;
-            run(Command::new(cargo()).current_dir(&root).args([
-                "build",
-                "--release",
-                "-p",
-                "porter",
-            ]))?;
+            build_for_benches(&root)?;
             bench_image::run(&root)
         }
         "" | "help" | "-h" | "--help" => {
@@ -88,6 +74,15 @@ fn main() -> Result<()> {
         }
         other => bail!("unknown task '{other}'\n\n{HELP}"),
     }
+}
+
+/// What the benchmarks run: the components and the release binary.
+fn build_for_benches(root: &Path) -> Result<()> {
+    build_components(root, "mixins", "mixins")?;
+    build_components(root, "tests/guests", "test-mixins")?;
+    run(Command::new(cargo())
+        .current_dir(root)
+        .args(["build", "--release", "-p", "porter"]))
 }
 
 fn workspace_root() -> PathBuf {
