@@ -149,6 +149,17 @@ impl Bundle {
             .to_string()
     }
 
+    /// Builds successfully and remembers what that build recorded.
+    fn good_build(&self) -> GoodBuild {
+        self.build_ok();
+        let reference = self.reference();
+        GoodBuild {
+            bundle_json: self.bundle_json().0,
+            image_id: image_id(&reference).expect("the good build's image exists"),
+            reference,
+        }
+    }
+
     /// Nothing but .cnab/ and the author's files: no staging left behind.
     fn assert_no_staging_left(&self) {
         let leftovers: Vec<String> = std::fs::read_dir(&self.dir)
@@ -157,6 +168,28 @@ impl Bundle {
             .filter(|n| n.starts_with(".cnab-"))
             .collect();
         assert!(leftovers.is_empty(), "left behind: {leftovers:?}");
+    }
+}
+
+/// A successful build, to check that a later failed one left it recorded.
+struct GoodBuild {
+    bundle_json: Vec<u8>,
+    reference: String,
+    image_id: String,
+}
+
+impl GoodBuild {
+    /// bundle.json byte for byte, the tag on the same image, no staging.
+    fn assert_still_recorded(&self, bundle: &Bundle) {
+        assert!(
+            bundle.bundle_json().0 == self.bundle_json,
+            "the previous build stays recorded"
+        );
+        assert_eq!(
+            image_id(&self.reference).as_deref(),
+            Some(self.image_id.as_str())
+        );
+        bundle.assert_no_staging_left();
     }
 }
 
@@ -401,10 +434,7 @@ fn a_broken_mixin_line_fails_with_its_mixin_and_keeps_the_previous_build() {
         return;
     }
     let bundle = Bundle::new("broken", "{lines: [\"RUN echo fine\"]}");
-    bundle.build_ok();
-    let (good_bytes, _) = bundle.bundle_json();
-    let reference = bundle.reference();
-    let good_id = image_id(&reference).unwrap();
+    let good = bundle.good_build();
 
     // A command that fails.
     bundle.write_manifest("{lines: [\"RUN echo failing && exit 3\"]}", "");
@@ -417,13 +447,7 @@ fn a_broken_mixin_line_fails_with_its_mixin_and_keeps_the_previous_build() {
         "{stderr}"
     );
     assert!(stderr.contains("returned a non-zero code: 3"), "{stderr}");
-    assert_eq!(
-        bundle.bundle_json().0,
-        good_bytes,
-        "the previous build stays recorded"
-    );
-    assert_eq!(image_id(&reference).as_deref(), Some(good_id.as_str()));
-    bundle.assert_no_staging_left();
+    good.assert_still_recorded(&bundle);
 
     // A line the builder cannot parse.
     bundle.write_manifest("{lines: [\"FROBNICATE now\"]}", "");
@@ -434,8 +458,7 @@ fn a_broken_mixin_line_fails_with_its_mixin_and_keeps_the_previous_build() {
         stderr.contains("apt mixin"),
         "the line is traced to its mixin: {stderr}"
     );
-    assert_eq!(bundle.bundle_json().0, good_bytes);
-    assert_eq!(image_id(&reference).as_deref(), Some(good_id.as_str()));
+    good.assert_still_recorded(&bundle);
 
     // Fixed again: the recorded build is the good one, so it is up to date.
     bundle.write_manifest("{lines: [\"RUN echo fine\"]}", "");
@@ -450,10 +473,7 @@ fn a_missing_base_image_says_so_and_keeps_the_previous_build() {
         return;
     }
     let bundle = Bundle::new("nobase", "{}");
-    bundle.build_ok();
-    let (good_bytes, _) = bundle.bundle_json();
-    let reference = bundle.reference();
-    let good_id = image_id(&reference).unwrap();
+    let good = bundle.good_build();
 
     std::fs::write(
         bundle.dir.join("template.Dockerfile"),
@@ -473,9 +493,7 @@ fn a_missing_base_image_says_so_and_keeps_the_previous_build() {
         ),
         "{stderr}"
     );
-    assert_eq!(bundle.bundle_json().0, good_bytes);
-    assert_eq!(image_id(&reference).as_deref(), Some(good_id.as_str()));
-    bundle.assert_no_staging_left();
+    good.assert_still_recorded(&bundle);
 }
 
 #[test]
@@ -484,8 +502,7 @@ fn ctrl_c_stops_the_build_and_keeps_the_previous_one() {
         return;
     }
     let bundle = Bundle::new("ctrlc", "{}");
-    bundle.build_ok();
-    let (good_bytes, _) = bundle.bundle_json();
+    let good = bundle.good_build();
     let marker = format!("slow-step-{}", std::process::id());
     bundle.write_manifest(
         &format!("{{lines: [\"RUN echo {marker} && sleep 300\"]}}"),
@@ -541,8 +558,7 @@ fn ctrl_c_stops_the_build_and_keeps_the_previous_one() {
         rest.contains("interrupted: the image build was stopped"),
         "{rest}"
     );
-    assert_eq!(bundle.bundle_json().0, good_bytes);
-    bundle.assert_no_staging_left();
+    good.assert_still_recorded(&bundle);
     // The engine cancels the build and removes its container.
     let started = Instant::now();
     while running() {

@@ -225,6 +225,18 @@ mod tests {
             .collect()
     }
 
+    /// The entry names of the context of `dir` with `cnab` sent as .cnab/.
+    fn context_names(
+        dir: &Path,
+        cnab: &str,
+        dockerfile: &str,
+    ) -> (Vec<String>, Vec<u8>, ContextStats) {
+        let mut out = Vec::new();
+        let stats = write_context(dir, &dir.join(cnab), dockerfile, &mut out).unwrap();
+        let names = entries(&out).into_iter().map(|(n, _)| n).collect();
+        (names, out, stats)
+    }
+
     fn context(dir: &Path) -> Vec<u8> {
         let mut out = Vec::new();
         write_context(dir, &dir.join(".cnab"), ".cnab/Dockerfile", &mut out).unwrap();
@@ -260,15 +272,7 @@ mod tests {
             ("porter.yaml", "x"),
             (".cnab/bundle.json", "{}"),
         ]);
-        let mut out = Vec::new();
-        let stats = write_context(
-            dir.path(),
-            &dir.path().join(".cnab"),
-            "build/Dockerfile",
-            &mut out,
-        )
-        .unwrap();
-        let names: Vec<String> = entries(&out).into_iter().map(|(n, _)| n).collect();
+        let (names, _, stats) = context_names(dir.path(), ".cnab", "build/Dockerfile");
         assert_eq!(
             names,
             [
@@ -356,15 +360,7 @@ mod tests {
             (".cnab-staging-abc/bundle.json", "new"),
             (".cnab-staging-abc/Dockerfile", "FROM x"),
         ]);
-        let mut out = Vec::new();
-        write_context(
-            dir.path(),
-            &dir.path().join(".cnab-staging-abc"),
-            ".cnab/Dockerfile",
-            &mut out,
-        )
-        .unwrap();
-        let names: Vec<String> = entries(&out).into_iter().map(|(n, _)| n).collect();
+        let (names, out, _) = context_names(dir.path(), ".cnab-staging-abc", ".cnab/Dockerfile");
         assert_eq!(
             names,
             [
