@@ -177,6 +177,51 @@ fn an_unchanged_bundle_is_up_to_date_and_each_change_rebuilds() {
 }
 
 #[test]
+fn an_edit_that_leaves_a_mixins_input_alone_does_not_load_the_mixin() {
+    let home = home_with_exec();
+    let dir = hello_bundle(home.path());
+    build(home.path(), &dir).success();
+    let dockerfile = std::fs::read(dir.join(".cnab/Dockerfile")).unwrap();
+
+    // Make exec impossible to load: its compiled form gone, its wasm no
+    // longer the one installed. Only remembered answers can build now.
+    std::fs::remove_dir_all(home.path().join("cache/precompiled")).unwrap();
+    let wasm = tree(&home.path().join("mixins"))
+        .into_iter()
+        .find(|p| p.ends_with(".wasm"))
+        .map(|p| home.path().join("mixins").join(p))
+        .unwrap();
+    let mut permissions = std::fs::metadata(&wasm).unwrap().permissions();
+    #[allow(clippy::permissions_set_readonly_false)]
+    permissions.set_readonly(false);
+    std::fs::set_permissions(&wasm, permissions).unwrap();
+    std::fs::write(&wasm, b"tampered").unwrap();
+
+    // A script edit changes the bundle, not what exec is asked.
+    std::fs::write(dir.join("helpers.sh"), "#!/usr/bin/env bash\necho edited\n").unwrap();
+    build(home.path(), &dir)
+        .success()
+        .stdout(predicate::str::contains("Wrote"));
+    assert_eq!(
+        std::fs::read(dir.join(".cnab/Dockerfile")).unwrap(),
+        dockerfile
+    );
+
+    // Editing one of exec's steps asks exec something new: it has to run.
+    let manifest = std::fs::read_to_string(dir.join("porter.yaml")).unwrap();
+    std::fs::write(
+        dir.join("porter.yaml"),
+        manifest.replace("Say goodbye", "Say farewell"),
+    )
+    .unwrap();
+    build(home.path(), &dir)
+        .failure()
+        .stderr(predicate::str::contains(
+            "has changed since it was installed",
+        ));
+}
+
+#[test]
 fn lint_errors_stop_the_build_unless_no_lint() {
     let home = home_with_exec();
     let dir = hello_bundle(home.path());

@@ -102,6 +102,39 @@ fn steps_are_checked_against_the_mixins_schema() {
         .stderr(predicate::str::contains("porter.yaml:9:7"))
         .stderr(predicate::str::contains("invalid step in uninstall at /exec/suppress-output: \"often\" is not of type \"boolean\""))
         .stderr(predicate::str::contains("porter.yaml:13:24"));
+
+    // The second lint answers from memory (exec's input did not change:
+    // the schema check and the lint hook are remembered) and still places
+    // each problem where it is now, two lines further down.
+    let manifest = std::fs::read_to_string(dir.join("porter.yaml")).unwrap();
+    std::fs::write(
+        dir.join("porter.yaml"),
+        format!("# moved\n# down\n{manifest}"),
+    )
+    .unwrap();
+    porter(home.path())
+        .args(["lint", "--dir"])
+        .arg(&dir)
+        .assert()
+        .failure()
+        .stderr(predicate::str::contains("invalid step in install at /exec"))
+        .stderr(predicate::str::contains("porter.yaml:11:7"))
+        .stderr(predicate::str::contains("porter.yaml:15:24"));
+    let remembered: Vec<String> = tree(&home.path().join("cache/hooks"))
+        .into_iter()
+        .filter(|p| p.ends_with(".json"))
+        .map(|p| {
+            p.rsplit('/')
+                .next()
+                .unwrap()
+                .split('-')
+                .next()
+                .unwrap()
+                .to_string()
+        })
+        .collect();
+    // exec's lint hook refuses a step it cannot parse: that is not kept.
+    assert_eq!(remembered, ["schema"], "one schema check kept");
 }
 
 #[test]

@@ -283,3 +283,120 @@ fn a_mixin_whose_wasm_changed_after_install_is_not_loaded() {
         .to_string();
     assert!(err.contains("has changed since it was installed"), "{err}");
 }
+
+#[test]
+fn hooks_read_fixed_clocks_and_random_so_answers_repeat() {
+    let f = fixture();
+    let first = attack(&f.hostile, json!({"attack": "entropy"})).unwrap();
+    // A fresh store each call, possibly on another thread: still the same.
+    let hostile = f.hostile.clone();
+    let second = std::thread::spawn(move || attack(&hostile, json!({"attack": "entropy"})))
+        .join()
+        .unwrap()
+        .unwrap();
+    assert_eq!(first, second);
+    let start = porter::mixin::HOOK_WALL_CLOCK_START.as_nanos();
+    let wall: u128 = first[0]
+        .strip_prefix("# wall clock (ns since 1970): ")
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(
+        (start..start + 1_000_000).contains(&wall),
+        "the wall clock starts at 1980-01-01: {first:?}"
+    );
+    let elapsed: u128 = first[1]
+        .strip_prefix("# elapsed (ns): ")
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(elapsed > 0, "the monotonic clock moves: {first:?}");
+}
+
+fn hostile_request(config: serde_json::Value) -> BuildRequest {
+    BuildRequest {
+        config,
+        actions: vec![],
+        platform: "linux/amd64".into(),
+    }
+}
+
+#[test]
+fn the_host_remembers_answers_and_shows_their_logs_again() {
+    let f = fixture();
+    let installed = f.host.store().versions("hostile").unwrap().remove(0);
+    let request = hostile_request(json!({"attack": "log-flood"}));
+    let first = f.host.build_hook(&installed, &request).unwrap();
+    let logs_first = std::mem::take(&mut *f.logs.lock().unwrap());
+
+    // A new host (as a new process) that cannot load the mixin: its
+    // compiled form is gone and its wasm no longer matches its digest.
+    std::fs::remove_dir_all(f._home.path().join("cache/precompiled")).unwrap();
+    let mut permissions = std::fs::metadata(installed.wasm_path())
+        .unwrap()
+        .permissions();
+    #[allow(clippy::permissions_set_readonly_false)]
+    permissions.set_readonly(false);
+    std::fs::set_permissions(installed.wasm_path(), permissions).unwrap();
+    std::fs::write(installed.wasm_path(), b"not the mixin").unwrap();
+    let logs = Arc::new(Mutex::new(Vec::new()));
+    let sink: LogSink = {
+        let logs = logs.clone();
+        Arc::new(move |label, _level, message| {
+            logs.lock().unwrap().push(format!("[{label}] {message}"))
+        })
+    };
+    let host =
+        MixinHost::with_options(&PorterHome::at(f._home.path()), f.limits.clone(), sink).unwrap();
+
+    let again = host.build_hook(&installed, &request).unwrap();
+    assert_eq!(again, first);
+    assert_eq!(
+        *logs.lock().unwrap(),
+        logs_first,
+        "the same messages, shown again"
+    );
+
+    // Another input is not remembered: the mixin has to run, and cannot.
+    let err = host
+        .build_hook(&installed, &hostile_request(json!({"attack": "none"})))
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("has changed since it was installed"), "{err}");
+}
+
+#[test]
+fn failures_are_not_remembered() {
+    let f = fixture();
+    let installed = f.host.store().versions("hostile").unwrap().remove(0);
+    let answers = f._home.path().join("cache/hooks");
+    for attack in ["panic", "nonsense", "exit"] {
+        let request = hostile_request(json!({ "attack": attack }));
+        for _ in 0..2 {
+            let err = f.host.build_hook(&installed, &request).unwrap_err();
+            assert!(err.downcast_ref::<HookError>().is_some(), "{err:#}");
+        }
+    }
+    let kept = walk(&answers);
+    assert!(kept.is_empty(), "nothing kept for failures: {kept:?}");
+    f.host
+        .build_hook(&installed, &hostile_request(json!({})))
+        .unwrap();
+    assert_eq!(walk(&answers).len(), 1);
+}
+
+fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return vec![];
+    };
+    entries
+        .flatten()
+        .flat_map(|e| {
+            if e.path().is_dir() {
+                walk(&e.path())
+            } else {
+                vec![e.path()]
+            }
+        })
+        .collect()
+}

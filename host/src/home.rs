@@ -40,4 +40,9 @@ impl PorterHome {
     pub fn precompiled_dir(&self) -> PathBuf {
         self.root.join("cache").join("precompiled")
     }
+
+    /// Build and lint hooks' answers, by mixin digest (mixin/memo.rs).
+    pub fn hook_answers_dir(&self) -> PathBuf {
+        self.root.join("cache").join("hooks")
+    }
 }

@@ -7,6 +7,11 @@
 //! network, no environment and a bounded amount of time and memory, and
 //! everything it needs arrives as typed input.
 //!
+//! A hook is a function of its input: its clocks read a fixed time and its
+//! random numbers (and so `HashMap` order) are the same on every call. Porter
+//! remembers each answer and does not call the mixin again for the same
+//! input, so a hook must not count on running every build.
+//!
 //! You implement [`Mixin`] and call [`export_mixin!`] once. You never touch
 //! wit-bindgen or the WIT contract yourself.
 //!

@@ -1,6 +1,12 @@
 //! `cargo xtask bench`'s build benchmark: `porter build --no-image` of a
 //! bundle declaring 1, 4 and 16 mixins (installed and precompiled), next to
 //! `porter --version`, each a fresh process, as a user runs them.
+//!
+//! Two kinds of build: with every hook running (no remembered answers, as
+//! the first build after installing a mixin), and the edit loop, where
+//! porter answers the hooks whose input did not change from memory
+//! (host/src/mixin/memo.rs): after editing a bundle file, and after editing
+//! one mixin's step.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -53,42 +59,58 @@ pub fn run(root: &Path) -> Result<()> {
         names.push(name);
     }
 
-    let version = sample(&porter, &home, &["--version"], None, 30)?;
-    println!("| command (fresh process, release build) | samples | median | min |");
-    println!("|---|---|---|---|");
-    row("porter --version", &version);
-    let mut four = Duration::ZERO;
+    let answers = home.join("cache/hooks");
+    let forget_answers = |_: usize| -> Result<()> {
+        if answers.exists() {
+            std::fs::remove_dir_all(&answers)?;
+        }
+        Ok(())
+    };
+    let build_forced = ["build", "--no-image", "--force", "--dir"];
+    let build = ["build", "--no-image", "--dir"];
+
+    let version = sample(&porter, &home, &["--version"], None, 30, |_| Ok(()))?;
+    println!("| command (fresh process, release build) | samples | median | min | / --version |");
+    println!("|---|---|---|---|---|");
+    let ratio_row = |name: &str, times: &[Duration]| {
+        row(
+            name,
+            times,
+            median(times).as_secs_f64() / median(&version).as_secs_f64(),
+        )
+    };
+    ratio_row("porter --version", &version);
     for count in [1usize, 4, 16] {
         let dir = work.join(format!("bundle-{count}"));
-        write_bundle(&dir, &names[..count])?;
+        write_bundle(&dir, &names[..count], "./run.sh")?;
         let times = sample(
             &porter,
             &home,
-            &["build", "--no-image", "--force", "--dir"],
+            &build_forced,
             Some(&dir),
             20,
+            forget_answers,
         )?;
-        row(
-            &format!("porter build --no-image, {count} mixin(s)"),
-            &times,
-        );
-        if count == 4 {
-            four = median(&times);
-            let unchanged = sample(
-                &porter,
-                &home,
-                &["build", "--no-image", "--dir"],
-                Some(&dir),
-                20,
-            )?;
-            row("porter build --no-image, 4 mixins, up to date", &unchanged);
-        }
+        ratio_row(&format!("build, {count} mixin(s), every hook runs"), &times);
     }
-    println!();
-    println!(
-        "build with 4 mixins / --version, median: {:.2}x",
-        four.as_secs_f64() / median(&version).as_secs_f64()
-    );
+
+    let dir = work.join("bundle-4");
+    let four = &names[..4];
+    write_bundle(&dir, four, "./run.sh")?;
+    let edit_script = |n: usize| -> Result<()> {
+        std::fs::write(dir.join("run.sh"), format!("#!/bin/sh\necho {n}\n"))?;
+        Ok(())
+    };
+    let times = sample(&porter, &home, &build, Some(&dir), 20, edit_script)?;
+    ratio_row("build, 4 mixins, after editing a bundle file", &times);
+    let edit_step = |n: usize| write_bundle(&dir, four, &format!("./run.sh edit-{n}"));
+    let times = sample(&porter, &home, &build, Some(&dir), 20, edit_step)?;
+    ratio_row("build, 4 mixins, after editing one exec step", &times);
+    let times = sample(&porter, &home, &build_forced, Some(&dir), 20, |_| Ok(()))?;
+    ratio_row("build --force, 4 mixins, nothing changed", &times);
+    let times = sample(&porter, &home, &build, Some(&dir), 20, |_| Ok(()))?;
+    ratio_row("build, 4 mixins, up to date", &times);
+
     let _ = std::fs::remove_dir_all(&work);
     Ok(())
 }
@@ -106,7 +128,7 @@ fn install(porter: &Path, home: &Path, name: &str, file: &Path) -> Result<()> {
     Ok(())
 }
 
-fn write_bundle(dir: &Path, mixins: &[String]) -> Result<()> {
+fn write_bundle(dir: &Path, mixins: &[String], exec_command: &str) -> Result<()> {
     std::fs::create_dir_all(dir)?;
     let mut text = String::from(
         "schemaVersion: 1.0.1\nname: bench\nversion: 0.1.0\nregistry: localhost:5000\nmixins:\n",
@@ -118,26 +140,32 @@ fn write_bundle(dir: &Path, mixins: &[String]) -> Result<()> {
         text.push_str(&format!("{action}:\n"));
         for name in mixins {
             let body = if name == "exec" {
-                "command: ./run.sh"
+                format!("command: {exec_command}")
             } else {
-                "description: step"
+                "description: step".to_string()
             };
             text.push_str(&format!("  - {name}:\n      {body}\n"));
         }
     }
     std::fs::write(dir.join("porter.yaml"), text)?;
-    std::fs::write(dir.join("run.sh"), "#!/bin/sh\necho hi\n")?;
+    if !dir.join("run.sh").exists() {
+        std::fs::write(dir.join("run.sh"), "#!/bin/sh\necho hi\n")?;
+    }
     Ok(())
 }
 
+/// Runs `porter args [dir]` n times (after one unmeasured run), calling
+/// `before(i)` ahead of each run, outside the measured time.
 fn sample(
     porter: &Path,
     home: &Path,
     args: &[&str],
     dir: Option<&PathBuf>,
     n: usize,
+    mut before: impl FnMut(usize) -> Result<()>,
 ) -> Result<Vec<Duration>> {
-    let run = || -> Result<Duration> {
+    let mut run = |i: usize| -> Result<Duration> {
+        before(i)?;
         let mut command = Command::new(porter);
         command
             .env("PORTER_HOME", home)
@@ -155,8 +183,8 @@ fn sample(
         }
         Ok(elapsed)
     };
-    run()?; // warm the page cache
-    let mut times = (0..n).map(|_| run()).collect::<Result<Vec<_>>>()?;
+    run(0)?; // warm the page cache
+    let mut times = (1..=n).map(&mut run).collect::<Result<Vec<_>>>()?;
     times.sort();
     Ok(times)
 }
@@ -165,10 +193,10 @@ fn median(times: &[Duration]) -> Duration {
     times[times.len() / 2]
 }
 
-fn row(name: &str, times: &[Duration]) {
+fn row(name: &str, times: &[Duration], ratio: f64) {
     let ms = |d: Duration| format!("{:.2} ms", d.as_secs_f64() * 1e3);
     println!(
-        "| {name} | {} | {} | {} |",
+        "| {name} | {} | {} | {} | {ratio:.2}x |",
         times.len(),
         ms(median(times)),
         ms(times[0])

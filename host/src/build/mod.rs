@@ -357,12 +357,14 @@ fn run_build_hook(
     installed: &InstalledMixin,
 ) -> Result<(Vec<String>, Vec<String>)> {
     let (config, actions) = manifest::lint::mixin_input(&loaded.manifest, &installed.name);
-    let prepared = host.load(installed)?;
-    let output = prepared.build(&BuildRequest {
-        config,
-        actions,
-        platform: PLATFORM.to_string(),
-    })?;
+    let output = host.build_hook(
+        installed,
+        &BuildRequest {
+            config,
+            actions,
+            platform: PLATFORM.to_string(),
+        },
+    )?;
     Ok((output.dockerfile_lines, output.warnings))
 }
 

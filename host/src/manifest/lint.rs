@@ -7,9 +7,11 @@ use serde_json::Value;
 
 use super::LoadedManifest;
 use super::model::Manifest;
+use super::schema::SchemaPlace;
 use super::source::{Diagnostic, escape};
 use super::template::TemplateUse;
-use crate::mixin::{ActionSteps, LintLevel, LintRequest, MixinHost, PreparedMixin};
+use crate::mixin::memo::MemoKey;
+use crate::mixin::{ActionSteps, HookError, InstalledMixin, LintLevel, LintRequest, MixinHost};
 
 /// Porter's own rules over a valid manifest.
 pub fn porter_rules(loaded: &LoadedManifest) -> Vec<Diagnostic> {
@@ -111,15 +113,17 @@ pub fn mixin_input(m: &Manifest, mixin: &str) -> (Value, Vec<ActionSteps>) {
     (config, actions)
 }
 
-/// Runs one mixin's lint hook and places its findings in porter.yaml.
+/// Runs one mixin's lint hook and places its findings in porter.yaml. A
+/// failing hook is a [`HookError`](crate::mixin::HookError) in the error.
 pub fn mixin_rules(
     loaded: &LoadedManifest,
-    mixin: &PreparedMixin,
-    name: &str,
-) -> Result<Vec<Diagnostic>, crate::mixin::HookError> {
+    host: &MixinHost,
+    mixin: &InstalledMixin,
+) -> anyhow::Result<Vec<Diagnostic>> {
     let m = &loaded.manifest;
+    let name = &mixin.name;
     let (config, actions) = mixin_input(m, name);
-    let findings = mixin.lint(&LintRequest { config, actions })?;
+    let findings = host.lint_hook(mixin, &LintRequest { config, actions })?;
     Ok(findings
         .into_iter()
         .map(|f| {
@@ -173,14 +177,16 @@ pub fn lint(loaded: &LoadedManifest, host: &MixinHost) -> anyhow::Result<Vec<Dia
                 continue;
             }
         };
-        findings.extend(schema_findings(loaded, &declaration.name, &installed));
-        let prepared = host.load(&installed)?;
-        match mixin_rules(loaded, &prepared, &declaration.name) {
+        findings.extend(schema_findings(loaded, host, &installed));
+        match mixin_rules(loaded, host, &installed) {
             Ok(found) => findings.extend(found),
-            Err(error) => {
-                let at = loaded.source.locations.value(&declaration.pointer);
-                findings.push(Diagnostic::error(&loaded.source, at, error.to_string()));
-            }
+            Err(error) => match error.downcast_ref::<HookError>() {
+                Some(failed) => {
+                    let at = loaded.source.locations.value(&declaration.pointer);
+                    findings.push(Diagnostic::error(&loaded.source, at, failed.to_string()));
+                }
+                None => return Err(error),
+            },
         }
     }
     findings.sort_by_key(|d| (d.at.line == 0, d.at));
@@ -188,57 +194,67 @@ pub fn lint(loaded: &LoadedManifest, host: &MixinHost) -> anyhow::Result<Vec<Dia
 }
 
 /// The mixin's config and each of its steps, checked against the schema
-/// the mixin published (recorded at install).
+/// the mixin published (recorded at install). The check is a function of
+/// the schema and the mixin's input, so its result is remembered like a
+/// hook's answer (compiling a schema costs more than a build's other steps).
 fn schema_findings(
     loaded: &LoadedManifest,
-    mixin: &str,
-    installed: &crate::mixin::InstalledMixin,
+    host: &MixinHost,
+    installed: &InstalledMixin,
 ) -> Vec<Diagnostic> {
     let m = &loaded.manifest;
+    let mixin = &installed.name;
+    let declaration_at = m
+        .mixin(mixin)
+        .map(|d| d.pointer.clone())
+        .unwrap_or_default();
     let path = installed.schema_path();
-    let schema: Value = match std::fs::read_to_string(&path)
-        .ok()
-        .and_then(|t| serde_json::from_str(&t).ok())
-    {
-        Some(schema) => schema,
-        None => {
-            let at = m
-                .mixin(mixin)
-                .map(|d| loaded.source.locations.value(&d.pointer))
-                .unwrap_or_default();
-            return vec![
-                Diagnostic::warning(
-                    &loaded.source,
-                    at,
-                    format!(
-                        "cannot read the schema of mixin {mixin} ({}): its steps are not checked",
-                        path.display()
-                    ),
-                )
-                .hint(format!(
-                    "reinstall the mixin: porter mixins install {mixin} --file ..."
-                )),
-            ];
-        }
-    };
-    let checker = super::schema::MixinSchema::new(&schema);
-    let mut findings = Vec::new();
-    if let Some(declaration) = m.mixin(mixin)
-        && let Some(config) = &declaration.config
-    {
-        let written = serde_json::json!({ mixin: config });
-        findings.extend(checker.check_config(&loaded.source, &declaration.pointer, &written));
-    }
-    for action in &m.actions {
-        for step in action.steps.iter().filter(|s| s.mixin == mixin) {
-            let written = serde_json::json!({ mixin: step.body });
-            findings.extend(checker.check_step(
+    let Some((text, schema)) = std::fs::read_to_string(&path).ok().and_then(|text| {
+        let schema: Value = serde_json::from_str(&text).ok()?;
+        Some((text, schema))
+    }) else {
+        return vec![
+            Diagnostic::warning(
                 &loaded.source,
-                &action.name,
-                &step.pointer,
-                &written,
-            ));
-        }
-    }
-    findings
+                loaded.source.locations.value(&declaration_at),
+                format!(
+                    "cannot read the schema of mixin {mixin} ({}): its steps are not checked",
+                    path.display()
+                ),
+            )
+            .hint(format!(
+                "reinstall the mixin: porter mixins install {mixin} --file ..."
+            )),
+        ];
+    };
+    let (config, actions) = mixin_input(m, mixin);
+    let key = MemoKey::builder(installed.sha256_hex(), "schema-check")
+        .field(&text)
+        .field(&config.to_string())
+        .actions(&actions)
+        .finish();
+    let problems = host.remembered(&key, || {
+        super::schema::mixin_input_problems(&schema, mixin, &config, &actions)
+    });
+    problems
+        .into_iter()
+        .map(|problem| {
+            let base = match &problem.place {
+                SchemaPlace::Config => declaration_at.clone(),
+                SchemaPlace::Step { action, number } => {
+                    step_pointer(m, mixin, action, *number).unwrap_or_default()
+                }
+            };
+            if problem.unusable_schema {
+                let at = loaded.source.locations.value(&base);
+                return Diagnostic::warning(&loaded.source, at, problem.message);
+            }
+            let at = loaded
+                .source
+                .locations
+                .value(&format!("{base}{}", problem.at));
+            Diagnostic::error(&loaded.source, at, problem.message)
+                .hint("the mixin's schema (porter schema) lists the fields it accepts")
+        })
+        .collect()
 }

@@ -3,9 +3,10 @@
 //! editors complete and check steps; and the check of one step body against
 //! its mixin's schema, which Porter never does.
 
+use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
-use super::source::{Diagnostic, SourceFile};
+use crate::mixin::ActionSteps;
 
 /// Porter's manifest schema (host/schema/SOURCE.md).
 pub const BASE_SCHEMA: &str = include_str!("../../schema/manifest.schema.json");
@@ -79,9 +80,67 @@ fn rewrite_refs(value: &mut Value, prefix: &str) {
     }
 }
 
+/// Where in a mixin's input a schema problem is.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum SchemaPlace {
+    /// The mixin's `config` block.
+    Config,
+    /// The mixin's `number`th (1-based) step in `action`.
+    Step { action: String, number: u32 },
+}
+
+/// One way a mixin's config or step does not fit the mixin's schema, placed
+/// relative to the mixin's input (not porter.yaml), so it stays true when
+/// other mixins' steps move.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SchemaProblem {
+    pub place: SchemaPlace,
+    /// JSON pointer inside `{<mixin>: <body>}`; empty for the whole.
+    pub at: String,
+    pub message: String,
+    /// The schema itself cannot be used (a warning: nothing was checked).
+    pub unusable_schema: bool,
+}
+
+/// Checks a mixin's config (unless `Null`) and each of its steps, per
+/// action, against the schema the mixin published: a pure function of its
+/// arguments, which lets lint remember its result.
+pub fn mixin_input_problems(
+    schema: &Value,
+    mixin: &str,
+    config: &Value,
+    actions: &[ActionSteps],
+) -> Vec<SchemaProblem> {
+    let checker = MixinSchema::new(schema);
+    let mut problems = Vec::new();
+    if !config.is_null() {
+        problems.extend(checker.check_config(&json!({ mixin: config })));
+    }
+    for action in actions {
+        for (index, body) in action.steps.iter().enumerate() {
+            let place = SchemaPlace::Step {
+                action: action.action.clone(),
+                number: index as u32 + 1,
+            };
+            let step = json!({ mixin: body });
+            problems.extend(
+                checker
+                    .check_step(&action.action, &step)
+                    .into_iter()
+                    .map(|problem| SchemaProblem {
+                        place: place.clone(),
+                        ..problem
+                    }),
+            );
+        }
+    }
+    problems
+}
+
 /// A mixin's published schema, ready to check its steps and config. Each
 /// definition is compiled once, however many steps use it.
-pub struct MixinSchema {
+struct MixinSchema {
     definitions: Value,
     validators: std::cell::RefCell<
         std::collections::HashMap<String, Result<std::rc::Rc<jsonschema::Validator>, String>>,
@@ -89,7 +148,7 @@ pub struct MixinSchema {
 }
 
 impl MixinSchema {
-    pub fn new(schema: &Value) -> Self {
+    fn new(schema: &Value) -> Self {
         MixinSchema {
             definitions: schema.get("definitions").cloned().unwrap_or_default(),
             validators: Default::default(),
@@ -97,54 +156,23 @@ impl MixinSchema {
     }
 
     /// Checks a step (`{mixin: body}`) of `action` against the mixin's
-    /// `installStep`, ..., or `invokeStep` (custom actions), placing each
-    /// problem at its field in porter.yaml. A schema without the definition
-    /// checks nothing.
-    pub fn check_step(
-        &self,
-        source: &SourceFile,
-        action: &str,
-        step_pointer: &str,
-        step: &Value,
-    ) -> Vec<Diagnostic> {
+    /// `installStep`, ..., or `invokeStep` (custom actions). A schema without
+    /// the definition checks nothing. The problems' place is the caller's.
+    fn check_step(&self, action: &str, step: &Value) -> Vec<SchemaProblem> {
         let definition = match action {
             "install" | "upgrade" | "uninstall" => format!("{action}Step"),
             _ => "invokeStep".to_string(),
         };
-        self.check(
-            source,
-            &definition,
-            step_pointer,
-            step,
-            &format!("step in {action}"),
-        )
+        self.check(&definition, step, &format!("step in {action}"))
     }
 
     /// Checks a mixin's declaration (`{mixin: config}`) against its `config`
     /// definition, when it has one.
-    pub fn check_config(
-        &self,
-        source: &SourceFile,
-        declaration_pointer: &str,
-        declaration: &Value,
-    ) -> Vec<Diagnostic> {
-        self.check(
-            source,
-            "config",
-            declaration_pointer,
-            declaration,
-            "mixin config",
-        )
+    fn check_config(&self, declaration: &Value) -> Vec<SchemaProblem> {
+        self.check("config", declaration, "mixin config")
     }
 
-    fn check(
-        &self,
-        source: &SourceFile,
-        definition: &str,
-        pointer: &str,
-        instance: &Value,
-        what: &str,
-    ) -> Vec<Diagnostic> {
+    fn check(&self, definition: &str, instance: &Value, what: &str) -> Vec<SchemaProblem> {
         if self.definitions.get(definition).is_none() {
             return Vec::new();
         }
@@ -157,32 +185,32 @@ impl MixinSchema {
                 jsonschema::draft7::new(&schema).map(std::rc::Rc::new).map_err(|e| e.to_string())
             })
             .clone();
+        let problem = |at: String, message: String, unusable_schema| SchemaProblem {
+            place: SchemaPlace::Config,
+            at,
+            message,
+            unusable_schema,
+        };
         let validator = match validator {
             Ok(v) => v,
             Err(e) => {
-                return vec![Diagnostic::warning(
-                    source,
-                    source.locations.value(pointer),
+                return vec![problem(
+                    String::new(),
                     format!("the mixin's schema cannot be used to check this {what}: {e}"),
+                    true,
                 )];
             }
         };
         validator
             .iter_errors(instance)
             .map(|error| {
-                let at = format!("{pointer}{}", error.instance_path());
-                let field = error.instance_path().to_string();
-                let field = if field.is_empty() {
+                let at = error.instance_path().to_string();
+                let field = if at.is_empty() {
                     String::new()
                 } else {
-                    format!(" at {field}")
+                    format!(" at {at}")
                 };
-                Diagnostic::error(
-                    source,
-                    source.locations.value(&at),
-                    format!("invalid {what}{field}: {error}"),
-                )
-                .hint("the mixin's schema (porter schema) lists the fields it accepts")
+                problem(at, format!("invalid {what}{field}: {error}"), false)
             })
             .collect()
     }

@@ -7,7 +7,7 @@
 //! future major version adds a second bindings module here and converts into
 //! the same types (wit/VERSIONING.md).
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 pub(crate) mod v1 {
     wasmtime::component::bindgen!({
@@ -51,7 +51,7 @@ pub struct BuildRequest {
 }
 
 /// Output of the build hook.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct BuildResponse {
     pub dockerfile_lines: Vec<String>,
     pub warnings: Vec<String>,
@@ -64,14 +64,14 @@ pub struct LintRequest {
     pub actions: Vec<ActionSteps>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum LintLevel {
     Error,
     Warning,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct StepLocation {
     pub action: String,
@@ -81,7 +81,7 @@ pub struct StepLocation {
 }
 
 /// One result of the lint hook.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LintFinding {
     pub code: String,
     pub level: LintLevel,

@@ -3,11 +3,14 @@
 //!
 //! - [`MixinStore`] reads what is installed (no wasm engine needed);
 //! - [`MixinHost`] installs mixins and loads them for hook calls;
-//! - [`PreparedMixin`] calls one mixin's hooks, each in a fresh sandbox.
+//! - [`PreparedMixin`] calls one mixin's hooks, each in a fresh sandbox;
+//! - the host's [`MixinHost::build_hook`] and [`MixinHost::lint_hook`]
+//!   answer from earlier calls with the same input when they can (memo.rs).
 
 mod cache;
 pub mod contract;
 pub mod install;
+pub mod memo;
 pub mod sandbox;
 mod store;
 
@@ -24,13 +27,14 @@ pub use contract::{
 };
 pub use install::InstallRequest;
 pub use sandbox::{
-    Hook, HookError, HookErrorKind, Limits, LogSink, MixinLabel, MixinLogLevel, PreparedMixin,
-    Sandbox,
+    Answer, HOOK_WALL_CLOCK_START, Hook, HookError, HookErrorKind, Limits, LogMessage, LogSink,
+    MixinLabel, MixinLogLevel, PreparedMixin, Sandbox,
 };
 pub use store::{InstalledMixin, MixinStore, ResolveError, check_name};
 
 use crate::home::PorterHome;
 use cache::PrecompiledCache;
+use memo::{HookMemo, MemoKey};
 
 /// Installs mixins into `PORTER_HOME` and loads them for hook calls.
 pub struct MixinHost {
@@ -43,6 +47,7 @@ pub struct MixinHost {
     log: LogSink,
     /// Mixins loaded so far, by name and digest.
     loaded: Mutex<HashMap<(String, String), Arc<PreparedMixin>>>,
+    memo: HookMemo,
 }
 
 /// Set by [`leave_to_process_exit`].
@@ -86,6 +91,7 @@ impl MixinHost {
             limits,
             log,
             loaded: Mutex::new(HashMap::new()),
+            memo: HookMemo::new(home.hook_answers_dir()),
         })
     }
 
@@ -128,11 +134,68 @@ impl MixinHost {
         Ok(prepared)
     }
 
-    fn load_uncached(&self, mixin: &InstalledMixin) -> Result<PreparedMixin> {
-        let label = MixinLabel {
-            name: mixin.name.clone(),
-            version: mixin.version.to_string(),
+    /// The answer of `mixin`'s build hook to `request`: remembered from an
+    /// earlier call with the same input, or computed (loading the mixin only
+    /// then) and remembered. The mixin's log messages are shown either way.
+    /// A hook's failure is a [`HookError`] inside the error.
+    pub fn build_hook(
+        &self,
+        mixin: &InstalledMixin,
+        request: &BuildRequest,
+    ) -> Result<BuildResponse> {
+        let key = HookMemo::build_key(mixin.sha256_hex(), request);
+        self.answer(mixin, &key, |prepared| prepared.build_answer(request))
+    }
+
+    /// The answer of `mixin`'s lint hook to `request`, as [`build_hook`](Self::build_hook).
+    pub fn lint_hook(
+        &self,
+        mixin: &InstalledMixin,
+        request: &LintRequest,
+    ) -> Result<Vec<LintFinding>> {
+        let key = HookMemo::lint_key(mixin.sha256_hex(), request);
+        self.answer(mixin, &key, |prepared| prepared.lint_answer(request))
+    }
+
+    /// The result of a check porter makes of a mixin's input that, like a
+    /// hook, depends on nothing but what `key` was made from (the check
+    /// against the mixin's schema): remembered under `key`, else computed.
+    pub fn remembered<T: serde::Serialize + serde::de::DeserializeOwned>(
+        &self,
+        key: &MemoKey,
+        compute: impl FnOnce() -> T,
+    ) -> T {
+        if let Some(answer) = self.memo.recall::<T>(key) {
+            return answer.value;
+        }
+        let answer = Answer {
+            value: compute(),
+            logs: Vec::new(),
         };
+        self.memo.remember(key, &answer);
+        answer.value
+    }
+
+    fn answer<T: serde::Serialize + serde::de::DeserializeOwned>(
+        &self,
+        mixin: &InstalledMixin,
+        key: &MemoKey,
+        call: impl FnOnce(&PreparedMixin) -> Result<Answer<T>, HookError>,
+    ) -> Result<T> {
+        if let Some(answer) = self.memo.recall::<T>(key) {
+            let label = label_of(mixin);
+            for shown in &answer.logs {
+                (self.log)(&label, shown.level, &shown.message);
+            }
+            return Ok(answer.value);
+        }
+        let answer = call(&*self.load(mixin)?)?;
+        self.memo.remember(key, &answer);
+        Ok(answer.value)
+    }
+
+    fn load_uncached(&self, mixin: &InstalledMixin) -> Result<PreparedMixin> {
+        let label = label_of(mixin);
         let runtime = self.runtime()?;
         let component = match runtime
             .cache
@@ -181,5 +244,12 @@ impl MixinHost {
         let component =
             Component::new(runtime.sandbox.engine(), wasm).map_err(anyhow::Error::from)?;
         runtime.sandbox.prepare(&component, label)
+    }
+}
+
+fn label_of(mixin: &InstalledMixin) -> MixinLabel {
+    MixinLabel {
+        name: mixin.name.clone(),
+        version: mixin.version.to_string(),
     }
 }

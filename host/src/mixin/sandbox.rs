@@ -3,15 +3,28 @@
 //! environment, no arguments, no network, no stdin), with a memory cap and an
 //! epoch deadline. Whatever goes wrong inside becomes a [`HookError`] that
 //! names the mixin, never a host panic or hang.
+//!
+//! A hook is also deterministic: its clocks start at a fixed instant and
+//! advance by a fixed step per reading, its random streams are seeded with
+//! constants, and floating point NaNs are canonical. With nothing else to read,
+//! a hook's answer is a function of the component and its input, which is what
+//! lets builds remember answers (`memo.rs`) and makes Dockerfiles reproducible.
 
 use std::fmt;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
+
+use rand::SeedableRng;
+use rand::rngs::StdRng;
+use serde::{Deserialize, Serialize};
 
 use wasmtime::component::{Component, HasSelf, Linker, ResourceTable};
 use wasmtime::{Config, Engine, Store, Trap};
 use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
-use wasmtime_wasi::{I32Exit, WasiCtx, WasiCtxView, WasiView};
+use wasmtime_wasi::{
+    HostMonotonicClock, HostWallClock, I32Exit, WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView,
+};
 
 use super::contract::v1::{self, porter::mixin::types::LogLevel};
 use super::contract::{BuildRequest, BuildResponse, LintFinding, LintRequest, MixinInfo, Refusal};
@@ -87,6 +100,9 @@ impl Sandbox {
         let mut config = Config::new();
         config.wasm_component_model(true);
         config.epoch_interruption(true);
+        // The same answer on every machine (see the module's comment).
+        config.cranelift_nan_canonicalization(true);
+        config.relaxed_simd_deterministic(true);
         // Threads, GC and the other proposals mixins have no use for are not
         // compiled into this wasmtime (see the workspace's feature list).
         let engine = Engine::new(&config)?;
@@ -181,9 +197,11 @@ impl PreparedMixin {
     }
 
     pub fn info(&self) -> Result<MixinInfo, HookError> {
-        let info = self.call(Hook::Info, |m, s| {
-            m.porter_mixin_metadata().call_info(s).map(Ok::<_, Refusal>)
-        })?;
+        let info = self
+            .call(Hook::Info, |m, s| {
+                m.porter_mixin_metadata().call_info(s).map(Ok::<_, Refusal>)
+            })?
+            .value;
         let size =
             info.name.len() + info.version.len() + info.description.len() + info.author.len();
         self.check_size(Hook::Info, size, String::new())?;
@@ -191,18 +209,28 @@ impl PreparedMixin {
     }
 
     pub fn schema(&self) -> Result<String, HookError> {
-        let schema = self.call(Hook::Schema, |m, s| {
-            m.porter_mixin_metadata()
-                .call_schema(s)
-                .map(Ok::<_, Refusal>)
-        })?;
+        let schema = self
+            .call(Hook::Schema, |m, s| {
+                m.porter_mixin_metadata()
+                    .call_schema(s)
+                    .map(Ok::<_, Refusal>)
+            })?
+            .value;
         self.check_size(Hook::Schema, schema.len(), String::new())?;
         Ok(schema)
     }
 
     pub fn build(&self, request: &BuildRequest) -> Result<BuildResponse, HookError> {
+        self.build_answer(request).map(|answer| answer.value)
+    }
+
+    /// [`build`](Self::build), with the log messages the mixin showed.
+    pub fn build_answer(&self, request: &BuildRequest) -> Result<Answer<BuildResponse>, HookError> {
         let input = request.to_wit();
-        let output = self.call(Hook::Build, |m, s| {
+        let Answer {
+            value: output,
+            logs,
+        } = self.call(Hook::Build, |m, s| {
             m.porter_mixin_build().call_build(s, &input)
         })?;
         let size = output
@@ -212,12 +240,26 @@ impl PreparedMixin {
             .map(String::len)
             .sum();
         self.check_size(Hook::Build, size, String::new())?;
-        Ok(output.into())
+        Ok(Answer {
+            value: output.into(),
+            logs,
+        })
     }
 
     pub fn lint(&self, request: &LintRequest) -> Result<Vec<LintFinding>, HookError> {
+        self.lint_answer(request).map(|answer| answer.value)
+    }
+
+    /// [`lint`](Self::lint), with the log messages the mixin showed.
+    pub fn lint_answer(
+        &self,
+        request: &LintRequest,
+    ) -> Result<Answer<Vec<LintFinding>>, HookError> {
         let input = request.to_wit();
-        let results = self.call(Hook::Lint, |m, s| {
+        let Answer {
+            value: results,
+            logs,
+        } = self.call(Hook::Lint, |m, s| {
             m.porter_mixin_lint().call_lint(s, &input)
         })?;
         let size = results
@@ -225,7 +267,10 @@ impl PreparedMixin {
             .map(|r| r.code.len() + r.title.len() + r.message.len() + 64)
             .sum();
         self.check_size(Hook::Lint, size, String::new())?;
-        Ok(results.into_iter().map(Into::into).collect())
+        Ok(Answer {
+            value: results.into_iter().map(Into::into).collect(),
+            logs,
+        })
     }
 
     /// One hook call in a fresh store. `f` returns the hook's own
@@ -234,14 +279,14 @@ impl PreparedMixin {
         &self,
         hook: Hook,
         f: impl FnOnce(&v1::Mixin, &mut Store<HookState>) -> wasmtime::Result<Result<T, E>>,
-    ) -> Result<T, HookError> {
+    ) -> Result<Answer<T>, HookError> {
         let timeout = match hook {
             Hook::Info | Hook::Schema => self.limits.metadata_timeout,
             Hook::Build | Hook::Lint => self.limits.hook_timeout,
         };
         let stderr = MemoryOutputPipe::new(self.limits.stderr_bytes);
         let state = HookState {
-            wasi: WasiCtx::builder().stderr(stderr.clone()).build(),
+            wasi: deterministic_wasi().stderr(stderr.clone()).build(),
             table: ResourceTable::new(),
             memory: MemoryCap {
                 limit: self.limits.memory_bytes,
@@ -250,7 +295,7 @@ impl PreparedMixin {
             log: LogRelay {
                 label: self.label.clone(),
                 sink: self.log.clone(),
-                shown: 0,
+                shown: Vec::new(),
                 dropped: 0,
                 max: self.limits.log_messages,
             },
@@ -264,7 +309,7 @@ impl PreparedMixin {
             .pre
             .instantiate(&mut store)
             .and_then(|mixin| f(&mixin, &mut store));
-        store.data_mut().log.finish();
+        let logs = store.data_mut().log.finish();
         let stderr = String::from_utf8_lossy(&stderr.contents()).into_owned();
         let fail = |kind| HookError {
             mixin: self.label.clone(),
@@ -273,7 +318,7 @@ impl PreparedMixin {
             stderr: stderr.clone(),
         };
         match outcome {
-            Ok(Ok(value)) => Ok(value),
+            Ok(Ok(value)) => Ok(Answer { value, logs }),
             Ok(Err(refusal)) => Err(fail(HookErrorKind::Refused(refusal.into()))),
             Err(error) => Err(fail(classify(&error, timeout, store.data().memory))),
         }
@@ -292,6 +337,107 @@ impl PreparedMixin {
             });
         }
         Ok(())
+    }
+}
+
+/// A hook's answer and the log messages the mixin showed computing it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Answer<T> {
+    pub value: T,
+    pub logs: Vec<LogMessage>,
+}
+
+/// One log message a mixin showed (after the sandbox bounded it).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LogMessage {
+    #[serde(with = "log_level_name")]
+    pub level: LogLevel,
+    pub message: String,
+}
+
+/// The level as a word, for answers kept on disk.
+mod log_level_name {
+    use super::LogLevel;
+    use serde::{Deserialize, Deserializer, Serializer, de::Error};
+
+    const NAMES: [(LogLevel, &str); 5] = [
+        (LogLevel::Trace, "trace"),
+        (LogLevel::Debug, "debug"),
+        (LogLevel::Info, "info"),
+        (LogLevel::Warn, "warn"),
+        (LogLevel::Error, "error"),
+    ];
+
+    pub fn serialize<S: Serializer>(level: &LogLevel, s: S) -> Result<S::Ok, S::Error> {
+        let (_, name) = NAMES
+            .iter()
+            .find(|(l, _)| l == level)
+            .expect("every level is named");
+        s.serialize_str(name)
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<LogLevel, D::Error> {
+        let name = String::deserialize(d)?;
+        NAMES
+            .iter()
+            .find(|(_, n)| *n == name)
+            .map(|(l, _)| *l)
+            .ok_or_else(|| D::Error::custom(format!("unknown log level {name}")))
+    }
+}
+
+/// Wall clock time every hook starts at: 1980-01-01T00:00:00Z (the zip
+/// epoch reproducible-build tools use).
+pub const HOOK_WALL_CLOCK_START: Duration = Duration::from_secs(315_532_800);
+/// How far a hook's clocks move each time it reads them: they never stand
+/// still (a guest waiting for time to pass still reaches its deadline) and
+/// never depend on how fast the machine is.
+const CLOCK_STEP_NANOS: u64 = 1_000;
+/// Seeds of the random streams hooks read.
+const RANDOM_SEED: u64 = 0x706f_7274_6572; // "porter"
+
+/// A WASI context that grants nothing and whose clocks and random streams
+/// give every call the same values.
+fn deterministic_wasi() -> WasiCtxBuilder {
+    let mut builder = WasiCtx::builder();
+    builder
+        .wall_clock(SteppingClock::default())
+        .monotonic_clock(SteppingClock::default())
+        .secure_random(StdRng::seed_from_u64(RANDOM_SEED))
+        .insecure_random(StdRng::seed_from_u64(RANDOM_SEED + 1))
+        .insecure_random_seed(u128::from(RANDOM_SEED));
+    builder
+}
+
+/// A clock that reads `CLOCK_STEP_NANOS` later every time it is read.
+#[derive(Default)]
+struct SteppingClock {
+    readings: AtomicU64,
+}
+
+impl SteppingClock {
+    fn next(&self) -> u64 {
+        self.readings.fetch_add(1, Ordering::Relaxed) * CLOCK_STEP_NANOS
+    }
+}
+
+impl HostWallClock for SteppingClock {
+    fn resolution(&self) -> Duration {
+        Duration::from_nanos(CLOCK_STEP_NANOS)
+    }
+
+    fn now(&self) -> Duration {
+        HOOK_WALL_CLOCK_START + Duration::from_nanos(self.next())
+    }
+}
+
+impl HostMonotonicClock for SteppingClock {
+    fn resolution(&self) -> u64 {
+        CLOCK_STEP_NANOS
+    }
+
+    fn now(&self) -> u64 {
+        self.next()
     }
 }
 
@@ -483,22 +629,30 @@ impl wasmtime::ResourceLimiter for MemoryCap {
     }
 }
 
-/// Passes a mixin's log messages to the sink, bounded in count and length.
+/// Passes a mixin's log messages to the sink, bounded in count and length,
+/// and keeps what it showed (a remembered answer shows it again).
 struct LogRelay {
     label: MixinLabel,
     sink: LogSink,
-    shown: usize,
+    shown: Vec<LogMessage>,
     dropped: usize,
     max: usize,
 }
 
 impl LogRelay {
-    fn finish(&mut self) {
+    fn show(&mut self, level: LogLevel, message: String) {
+        (self.sink)(&self.label, level, &message);
+        self.shown.push(LogMessage { level, message });
+    }
+
+    /// Everything shown during the call, ending with how many were not.
+    fn finish(&mut self) -> Vec<LogMessage> {
         if self.dropped > 0 {
             let note = format!("{} more log messages were not shown", self.dropped);
-            (self.sink)(&self.label, LogLevel::Warn, &note);
+            self.show(LogLevel::Warn, note);
             self.dropped = 0;
         }
+        std::mem::take(&mut self.shown)
     }
 }
 
@@ -507,11 +661,10 @@ impl v1::porter::mixin::types::Host for HookState {}
 impl v1::porter::mixin::host::Host for HookState {
     fn log(&mut self, level: LogLevel, mut message: String) {
         let relay = &mut self.log;
-        if relay.shown >= relay.max {
+        if relay.shown.len() >= relay.max {
             relay.dropped += 1;
             return;
         }
-        relay.shown += 1;
         if message.len() > LOG_MESSAGE_BYTES {
             let cut = (0..=LOG_MESSAGE_BYTES)
                 .rev()
@@ -520,6 +673,6 @@ impl v1::porter::mixin::host::Host for HookState {
             message.truncate(cut);
             message.push_str("… (cut)");
         }
-        (relay.sink)(&relay.label, level, &message);
+        relay.show(level, message);
     }
 }

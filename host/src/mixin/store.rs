@@ -83,6 +83,7 @@ pub struct ResolveError {
 pub struct MixinStore {
     dir: PathBuf,
     precompiled_dir: PathBuf,
+    hook_answers_dir: PathBuf,
 }
 
 impl MixinStore {
@@ -90,6 +91,7 @@ impl MixinStore {
         MixinStore {
             dir: home.mixins_dir(),
             precompiled_dir: home.precompiled_dir(),
+            hook_answers_dir: home.hook_answers_dir(),
         }
     }
 
@@ -206,11 +208,12 @@ impl MixinStore {
             std::fs::remove_dir_all(&trash)
                 .with_context(|| format!("cannot remove {}", trash.display()))?;
         }
-        // Compiled code nobody installed uses any more goes too.
+        // Compiled code and answers nobody installed uses any more go too.
         let remaining = self.list()?;
         for mixin in &doomed {
             if !remaining.iter().any(|m| m.digest == mixin.digest) {
                 super::cache::remove_compiled(&self.precompiled_dir, mixin.sha256_hex());
+                super::memo::forget_mixin(&self.hook_answers_dir, mixin.sha256_hex());
             }
         }
         if self.versions(name)?.is_empty() {

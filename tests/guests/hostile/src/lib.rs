@@ -113,6 +113,26 @@ impl Mixin for Hostile {
                 let args: Vec<String> = std::env::args().collect();
                 out.line(format!("# env: {vars:?} args: {args:?}"));
             }
+            "entropy" => {
+                // Everything a hook could read that differs between runs on
+                // a machine that is not sandboxed: the host makes it fixed.
+                use std::hash::{BuildHasher, RandomState};
+                let since_epoch = std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map(|d| d.as_nanos())
+                    .unwrap_or(0);
+                let start = std::time::Instant::now();
+                let elapsed = start.elapsed().as_nanos();
+                let hashed = RandomState::new().hash_one("porter");
+                let order: Vec<u32> = (0..16u32)
+                    .collect::<std::collections::HashSet<_>>()
+                    .into_iter()
+                    .collect();
+                out.line(format!("# wall clock (ns since 1970): {since_epoch}"));
+                out.line(format!("# elapsed (ns): {elapsed}"));
+                out.line(format!("# random hash: {hashed}"));
+                out.line(format!("# hash set order: {order:?}"));
+            }
             other => return Err(MixinError::unsupported(format!("unknown attack {other}"))),
         }
         Ok(out)
