@@ -400,3 +400,20 @@ fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
         })
         .collect()
 }
+
+#[test]
+fn a_sleeping_mixin_does_not_hold_up_the_host() {
+    let f = fixture();
+    // An hour's sleep is virtual: it ends at once, and the hook's clock
+    // says an hour went by. (Were it real, the epoch deadline could not
+    // stop it: the mixin would be blocked in a host call, not running.)
+    let hostile = f.hostile.clone();
+    let (done, answer) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = done.send(attack(&hostile, json!({"attack": "sleep"})));
+    });
+    let answer = answer
+        .recv_timeout(Duration::from_secs(60))
+        .expect("the mixin's sleep held up the host");
+    assert_eq!(answer.unwrap(), ["# slept 3600 s"]);
+}

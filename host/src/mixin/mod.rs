@@ -9,6 +9,7 @@
 
 mod cache;
 pub mod contract;
+mod determinism;
 pub mod install;
 pub mod memo;
 pub mod sandbox;
@@ -25,10 +26,11 @@ pub use contract::{
     ActionSteps, BuildRequest, BuildResponse, ConfigProblem, LintFinding, LintLevel, LintRequest,
     MixinInfo, Refusal, StepLocation,
 };
+pub use determinism::HOOK_WALL_CLOCK_START;
 pub use install::InstallRequest;
 pub use sandbox::{
-    Answer, HOOK_WALL_CLOCK_START, Hook, HookError, HookErrorKind, Limits, LogMessage, LogSink,
-    MixinLabel, MixinLogLevel, PreparedMixin, Sandbox,
+    Answer, Hook, HookError, HookErrorKind, Limits, LogMessage, LogSink, MixinLabel, MixinLogLevel,
+    PreparedMixin, Sandbox,
 };
 pub use store::{InstalledMixin, MixinStore, ResolveError, check_name};
 

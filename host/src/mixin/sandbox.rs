@@ -4,30 +4,25 @@
 //! epoch deadline. Whatever goes wrong inside becomes a [`HookError`] that
 //! names the mixin, never a host panic or hang.
 //!
-//! A hook is also deterministic: its clocks start at a fixed instant and
-//! advance by a fixed step per reading, its random streams are seeded with
-//! constants, and floating point NaNs are canonical. With nothing else to read,
-//! a hook's answer is a function of the component and its input, which is what
-//! lets builds remember answers (`memo.rs`) and makes Dockerfiles reproducible.
+//! A hook is also deterministic (determinism.rs: virtual time, seeded
+//! random, canonical NaNs): with nothing else to read, its answer is a
+//! function of the component and its input, which is what lets builds
+//! remember answers (memo.rs) and makes Dockerfiles reproducible.
 
 use std::fmt;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-use rand::SeedableRng;
-use rand::rngs::StdRng;
 use serde::{Deserialize, Serialize};
 
 use wasmtime::component::{Component, HasSelf, Linker, ResourceTable};
 use wasmtime::{Config, Engine, Store, Trap};
 use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
-use wasmtime_wasi::{
-    HostMonotonicClock, HostWallClock, I32Exit, WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView,
-};
+use wasmtime_wasi::{I32Exit, WasiCtx, WasiCtxView, WasiView};
 
 use super::contract::v1::{self, porter::mixin::types::LogLevel};
 use super::contract::{BuildRequest, BuildResponse, LintFinding, LintRequest, MixinInfo, Refusal};
+use super::determinism::{self, VirtualTime};
 
 /// How much a hook call may use. The defaults are generous for a hook that
 /// turns a few kilobytes of config into Dockerfile lines.
@@ -100,9 +95,7 @@ impl Sandbox {
         let mut config = Config::new();
         config.wasm_component_model(true);
         config.epoch_interruption(true);
-        // The same answer on every machine (see the module's comment).
-        config.cranelift_nan_canonicalization(true);
-        config.relaxed_simd_deterministic(true);
+        determinism::configure(&mut config);
         // Threads, GC and the other proposals mixins have no use for are not
         // compiled into this wasmtime (see the workspace's feature list).
         let engine = Engine::new(&config)?;
@@ -112,6 +105,7 @@ impl Sandbox {
         // interfaces even when it never uses them; every call that would
         // reach outside (files, sockets, env) finds nothing granted.
         wasmtime_wasi::p2::add_to_linker_sync(&mut linker)?;
+        determinism::add_virtual_sleep(&mut linker)?;
         v1::Mixin::add_to_linker::<_, HasSelf<HookState>>(&mut linker, |state| state)?;
 
         spawn_epoch_ticker(&engine);
@@ -285,8 +279,12 @@ impl PreparedMixin {
             Hook::Build | Hook::Lint => self.limits.hook_timeout,
         };
         let stderr = MemoryOutputPipe::new(self.limits.stderr_bytes);
+        let time = VirtualTime::default();
         let state = HookState {
-            wasi: deterministic_wasi().stderr(stderr.clone()).build(),
+            wasi: determinism::wasi_context(&time)
+                .stderr(stderr.clone())
+                .build(),
+            time,
             table: ResourceTable::new(),
             memory: MemoryCap {
                 limit: self.limits.memory_bytes,
@@ -383,61 +381,6 @@ mod log_level_name {
             .find(|(_, n)| *n == name)
             .map(|(l, _)| *l)
             .ok_or_else(|| D::Error::custom(format!("unknown log level {name}")))
-    }
-}
-
-/// Wall clock time every hook starts at: 1980-01-01T00:00:00Z (the zip
-/// epoch reproducible-build tools use).
-pub const HOOK_WALL_CLOCK_START: Duration = Duration::from_secs(315_532_800);
-/// How far a hook's clocks move each time it reads them: they never stand
-/// still (a guest waiting for time to pass still reaches its deadline) and
-/// never depend on how fast the machine is.
-const CLOCK_STEP_NANOS: u64 = 1_000;
-/// Seeds of the random streams hooks read.
-const RANDOM_SEED: u64 = 0x706f_7274_6572; // "porter"
-
-/// A WASI context that grants nothing and whose clocks and random streams
-/// give every call the same values.
-fn deterministic_wasi() -> WasiCtxBuilder {
-    let mut builder = WasiCtx::builder();
-    builder
-        .wall_clock(SteppingClock::default())
-        .monotonic_clock(SteppingClock::default())
-        .secure_random(StdRng::seed_from_u64(RANDOM_SEED))
-        .insecure_random(StdRng::seed_from_u64(RANDOM_SEED + 1))
-        .insecure_random_seed(u128::from(RANDOM_SEED));
-    builder
-}
-
-/// A clock that reads `CLOCK_STEP_NANOS` later every time it is read.
-#[derive(Default)]
-struct SteppingClock {
-    readings: AtomicU64,
-}
-
-impl SteppingClock {
-    fn next(&self) -> u64 {
-        self.readings.fetch_add(1, Ordering::Relaxed) * CLOCK_STEP_NANOS
-    }
-}
-
-impl HostWallClock for SteppingClock {
-    fn resolution(&self) -> Duration {
-        Duration::from_nanos(CLOCK_STEP_NANOS)
-    }
-
-    fn now(&self) -> Duration {
-        HOOK_WALL_CLOCK_START + Duration::from_nanos(self.next())
-    }
-}
-
-impl HostMonotonicClock for SteppingClock {
-    fn resolution(&self) -> u64 {
-        CLOCK_STEP_NANOS
-    }
-
-    fn now(&self) -> u64 {
-        self.next()
     }
 }
 
@@ -571,9 +514,16 @@ fn indent(text: &str) -> String {
 /// Per-call state: the (empty) WASI context, the memory cap and the log.
 pub(crate) struct HookState {
     wasi: WasiCtx,
+    time: VirtualTime,
     table: ResourceTable,
     memory: MemoryCap,
     log: LogRelay,
+}
+
+impl determinism::HasVirtualTime for HookState {
+    fn time_and_table(&mut self) -> (&VirtualTime, &mut ResourceTable) {
+        (&self.time, &mut self.table)
+    }
 }
 
 impl WasiView for HookState {

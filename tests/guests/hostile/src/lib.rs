@@ -113,6 +113,11 @@ impl Mixin for Hostile {
                 let args: Vec<String> = std::env::args().collect();
                 out.line(format!("# env: {vars:?} args: {args:?}"));
             }
+            "sleep" => {
+                let start = std::time::Instant::now();
+                std::thread::sleep(std::time::Duration::from_secs(3600));
+                out.line(format!("# slept {} s", start.elapsed().as_secs()));
+            }
             "entropy" => {
                 // Everything a hook could read that differs between runs on
                 // a machine that is not sandboxed: the host makes it fixed.
