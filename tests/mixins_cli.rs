@@ -132,6 +132,28 @@ fn versions_live_side_by_side_and_uninstall_by_version() {
         .collect();
     assert_eq!(versions, ["0.0.1", "0.0.2"]);
 
+    // A build with 0.0.1 leaves its remembered answers in the cache.
+    let bundle = home.path().join("bundle");
+    std::fs::create_dir_all(&bundle).unwrap();
+    std::fs::write(
+        bundle.join("porter.yaml"),
+        "schemaVersion: 1.0.1\nname: t\nversion: 0.1.0\nregistry: example.com\nmixins:\n  - hostile@0.0.1\ninstall:\n  - hostile:\n      description: x\nuninstall:\n  - hostile:\n      description: x\n",
+    )
+    .unwrap();
+    porter(home.path())
+        .args(["build", "--no-image", "--dir"])
+        .arg(&bundle)
+        .assert()
+        .success();
+    let v1_hex = sha256_hex(&std::fs::read(&v1).unwrap());
+    assert!(
+        tree(home.path())
+            .iter()
+            .any(|f| f.starts_with(&format!("cache/hooks/{v1_hex}/build-"))),
+        "{:?}",
+        tree(home.path())
+    );
+
     porter(home.path())
         .args(["mixins", "uninstall", "hostile", "--version", "0.0.1"])
         .assert()
@@ -143,8 +165,7 @@ fn versions_live_side_by_side_and_uninstall_by_version() {
         .collect();
     assert_eq!(versions, ["0.0.2"]);
 
-    // The compiled form of the removed version went with it.
-    let v1_hex = sha256_hex(&std::fs::read(&v1).unwrap());
+    // The compiled form and the answers of the removed version went with it.
     assert!(
         !tree(home.path()).iter().any(|f| f.contains(&v1_hex)),
         "{:?}",

@@ -68,30 +68,24 @@ pub fn run(root: &Path) -> Result<()> {
     };
     let build_forced = ["build", "--no-image", "--force", "--dir"];
     let build = ["build", "--no-image", "--dir"];
-
-    let version = sample(&porter, &home, &["--version"], None, 30, |_| Ok(()))?;
-    println!("| command (fresh process, release build) | samples | median | min | / --version |");
-    println!("|---|---|---|---|---|");
-    let ratio_row = |name: &str, times: &[Duration]| {
-        row(
-            name,
-            times,
-            median(times).as_secs_f64() / median(&version).as_secs_f64(),
-        )
+    let bench = Bench {
+        porter: &porter,
+        home: &home,
     };
-    ratio_row("porter --version", &version);
+
+    println!(
+        "| command (fresh process, release build) | samples | median | min | `--version` beside it | ratio |"
+    );
+    println!("|---|---|---|---|---|---|");
     for count in [1usize, 4, 16] {
         let dir = work.join(format!("bundle-{count}"));
         write_bundle(&dir, &names[..count], "./run.sh")?;
-        let times = sample(
-            &porter,
-            &home,
+        bench.row(
+            &format!("build, {count} mixin(s), every hook runs"),
             &build_forced,
-            Some(&dir),
-            20,
+            &dir,
             forget_answers,
         )?;
-        ratio_row(&format!("build, {count} mixin(s), every hook runs"), &times);
     }
 
     let dir = work.join("bundle-4");
@@ -101,15 +95,26 @@ pub fn run(root: &Path) -> Result<()> {
         std::fs::write(dir.join("run.sh"), format!("#!/bin/sh\necho {n}\n"))?;
         Ok(())
     };
-    let times = sample(&porter, &home, &build, Some(&dir), 20, edit_script)?;
-    ratio_row("build, 4 mixins, after editing a bundle file", &times);
+    bench.row(
+        "build, 4 mixins, after editing a bundle file",
+        &build,
+        &dir,
+        edit_script,
+    )?;
     let edit_step = |n: usize| write_bundle(&dir, four, &format!("./run.sh edit-{n}"));
-    let times = sample(&porter, &home, &build, Some(&dir), 20, edit_step)?;
-    ratio_row("build, 4 mixins, after editing one exec step", &times);
-    let times = sample(&porter, &home, &build_forced, Some(&dir), 20, |_| Ok(()))?;
-    ratio_row("build --force, 4 mixins, nothing changed", &times);
-    let times = sample(&porter, &home, &build, Some(&dir), 20, |_| Ok(()))?;
-    ratio_row("build, 4 mixins, up to date", &times);
+    bench.row(
+        "build, 4 mixins, after editing one exec step",
+        &build,
+        &dir,
+        edit_step,
+    )?;
+    bench.row(
+        "build --force, 4 mixins, nothing changed",
+        &build_forced,
+        &dir,
+        |_| Ok(()),
+    )?;
+    bench.row("build, 4 mixins, up to date", &build, &dir, |_| Ok(()))?;
 
     let _ = std::fs::remove_dir_all(&work);
     Ok(())
@@ -154,21 +159,55 @@ fn write_bundle(dir: &Path, mixins: &[String], exec_command: &str) -> Result<()>
     Ok(())
 }
 
-/// Runs `porter args [dir]` n times (after one unmeasured run), calling
-/// `before(i)` ahead of each run, outside the measured time.
-fn sample(
-    porter: &Path,
-    home: &Path,
-    args: &[&str],
-    dir: Option<&PathBuf>,
-    n: usize,
-    mut before: impl FnMut(usize) -> Result<()>,
-) -> Result<Vec<Duration>> {
-    let mut run = |i: usize| -> Result<Duration> {
-        before(i)?;
-        let mut command = Command::new(porter);
+/// Samples per row.
+const SAMPLES: usize = 20;
+
+struct Bench<'a> {
+    porter: &'a Path,
+    home: &'a Path,
+}
+
+impl Bench<'_> {
+    /// Times `porter args dir` SAMPLES times (after one unmeasured run),
+    /// calling `before(i)` ahead of each, outside the measured time, and
+    /// times `porter --version` right after each: the ratio compares
+    /// samples taken under the same conditions (this disk's speed drifts
+    /// with what was recently deleted), and prints the row.
+    fn row(
+        &self,
+        name: &str,
+        args: &[&str],
+        dir: &Path,
+        mut before: impl FnMut(usize) -> Result<()>,
+    ) -> Result<()> {
+        let mut builds = Vec::new();
+        let mut versions = Vec::new();
+        for i in 0..=SAMPLES {
+            before(i)?;
+            let build = self.run(args, Some(dir))?;
+            let version = self.run(&["--version"], None)?;
+            if i > 0 {
+                builds.push(build);
+                versions.push(version);
+            }
+        }
+        builds.sort();
+        versions.sort();
+        let ms = |d: Duration| format!("{:.2} ms", d.as_secs_f64() * 1e3);
+        println!(
+            "| {name} | {SAMPLES} | {} | {} | {} | {:.2}x |",
+            ms(median(&builds)),
+            ms(builds[0]),
+            ms(median(&versions)),
+            median(&builds).as_secs_f64() / median(&versions).as_secs_f64()
+        );
+        Ok(())
+    }
+
+    fn run(&self, args: &[&str], dir: Option<&Path>) -> Result<Duration> {
+        let mut command = Command::new(self.porter);
         command
-            .env("PORTER_HOME", home)
+            .env("PORTER_HOME", self.home)
             .args(args)
             .stdout(std::process::Stdio::null())
             .stderr(std::process::Stdio::null());
@@ -182,25 +221,11 @@ fn sample(
             bail!("porter {} failed", args.join(" "));
         }
         Ok(elapsed)
-    };
-    run(0)?; // warm the page cache
-    let mut times = (1..=n).map(&mut run).collect::<Result<Vec<_>>>()?;
-    times.sort();
-    Ok(times)
+    }
 }
 
 fn median(times: &[Duration]) -> Duration {
     times[times.len() / 2]
-}
-
-fn row(name: &str, times: &[Duration], ratio: f64) {
-    let ms = |d: Duration| format!("{:.2} ms", d.as_secs_f64() * 1e3);
-    println!(
-        "| {name} | {} | {} | {} | {ratio:.2}x |",
-        times.len(),
-        ms(median(times)),
-        ms(times[0])
-    );
 }
 
 fn replace_all(haystack: &[u8], from: &[u8], to: &[u8]) -> Vec<u8> {

@@ -7,10 +7,12 @@
 //! fixed clocks and random streams (sandbox.rs). An entry is keyed by the
 //! mixin's wasm digest, the hook, the input exactly as the mixin receives it
 //! and this porter's version. Only answers are kept: a refusal, crash or
-//! timeout runs again next time. Entries are written without fsync: a torn
-//! entry does not parse and is simply computed again.
+//! timeout runs again next time.
+//!
+//! Entries are written in place, without a temporary file or fsync: a torn
+//! entry (a crash mid-write, or a reader racing a writer) does not parse and
+//! is computed again, and two writers of one key write the same bytes.
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use serde::Serialize;
@@ -75,12 +77,10 @@ impl HookMemo {
             return;
         };
         let dir = self.dir.join(&key.mixin_sha256);
-        if std::fs::create_dir_all(&dir).is_err() {
-            return;
-        }
-        let written = tempfile::NamedTempFile::new_in(&dir).and_then(|mut file| {
-            file.write_all(&bytes)?;
-            file.persist(self.path(key)).map_err(|e| e.error)
+        let path = self.path(key);
+        let written = std::fs::write(&path, &bytes).or_else(|_| {
+            std::fs::create_dir_all(&dir)?;
+            std::fs::write(&path, &bytes)
         });
         // Which writes check is decided by the key, a uniform hash.
         if written.is_ok() && key.hash_byte.is_multiple_of(PRUNE_EVERY) {
