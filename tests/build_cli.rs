@@ -85,10 +85,7 @@ fn build_writes_the_dockerfile_bundle_json_and_staged_files() {
     assert!(bundle["actions"]["status"].is_object(), "{bundle:#}");
 
     let app = dir.join(".cnab/app");
-    assert_eq!(
-        std::fs::read(app.join("mixins/exec/exec.wasm")).unwrap(),
-        wasm
-    );
+    assert_eq!(std::fs::read(app.join("mixins/exec.wasm")).unwrap(), wasm);
     assert_eq!(
         std::fs::read_to_string(app.join("porter.yaml")).unwrap(),
         std::fs::read_to_string(dir.join("porter.yaml")).unwrap()

@@ -265,8 +265,8 @@ fn the_image_carries_the_bundle_runs_as_non_root_and_is_rebuilt_only_when_needed
         test -x /cnab/app/run && echo run; \
         test -f /cnab/bundle.json && echo bundle.json; \
         test -f /cnab/app/porter.yaml && echo porter.yaml; \
-        test -f /cnab/app/mixins/exec/exec.wasm && echo exec.wasm; \
-        test -f /cnab/app/mixins/apt/apt.wasm && echo apt.wasm; \
+        test -f /cnab/app/mixins/exec.wasm && echo exec.wasm; \
+        test -f /cnab/app/mixins/apt.wasm && echo apt.wasm; \
         test -x /cnab/app/runtimes/porter-runtime && echo runtime; \
         test -x /cnab/app/helpers.sh && echo helpers.sh; \
         test -f /cnab/app/data/values.txt && echo values.txt; \

@@ -14,15 +14,29 @@
 //!     run                          entrypoint, 0755
 //!     porter.yaml                  the manifest the image carries
 //!     runtimes/porter-runtime      when a runtime is installed (PORTER_HOME/runtimes)
-//!     mixins/<name>/<name>.wasm    only the mixins the bundle declares
+//!     mixins/<name>.wasm           only the mixins the bundle declares
 //! ```
+//!
+//! Porter gives each mixin a directory (`mixins/<name>/`, for its client and
+//! runtime binaries); a wasm mixin is one file, so the directory would only
+//! cost every build a directory made and one removed per mixin.
 
+use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use anyhow::{Context, Result};
 
 /// The entrypoint: the CNAB runtime contract runs `/cnab/app/run`.
 pub const RUN_SCRIPT: &str = "#!/usr/bin/env bash\nset -euo pipefail\n\nexport PORTER_HOME=/cnab/app\nexec /cnab/app/runtimes/porter-runtime run -f /cnab/app/porter.yaml \"$@\"\n";
+
+/// Inside `.cnab/`: the build before it, kept to be the next build's
+/// staging directory. Making and removing directories is what writing
+/// `.cnab/` costs most (on ext4 without a journal, each new inode is
+/// searched for past every recently freed one), and a build reuses the
+/// spare's directories and its files that did not change. Never sent to
+/// the engine: the context carries the staging directory, never `.cnab/`.
+pub const SPARE: &str = ".spare";
 
 pub struct Staged<'a> {
     pub dockerfile: &'a str,
@@ -39,68 +53,169 @@ pub struct Staged<'a> {
 /// build), it is removed and the previous build stays as it was.
 pub struct StagedCnab {
     bundle_dir: PathBuf,
-    staging: tempfile::TempDir,
+    /// `None` once committed.
+    staging: Option<PathBuf>,
 }
 
-/// Writes the staged files into a new directory beside `bundle_dir/.cnab`.
-/// A file with the same bytes as in the previous `.cnab/` is hard-linked
-/// from it rather than written: the swap then frees no file data, which on
-/// a disk mounted with `discard` is what removing the previous build costs.
+impl Drop for StagedCnab {
+    fn drop(&mut self) {
+        if let Some(staging) = self.staging.take() {
+            let _ = std::fs::remove_dir_all(staging);
+        }
+    }
+}
+
+/// Writes the staged files into a directory beside `bundle_dir/.cnab`: the
+/// previous build's spare when there is one, brought up to date, or a new
+/// one. A file with the same bytes as in the previous `.cnab/` is
+/// hard-linked from it rather than written: the swap then frees no file
+/// data, which on a disk mounted with `discard` is what removing a build
+/// costs.
 pub fn stage(bundle_dir: &Path, staged: &Staged<'_>) -> Result<StagedCnab> {
-    let staging = tempfile::Builder::new()
-        .prefix(".cnab-staging-")
-        .tempdir_in(bundle_dir)
-        .with_context(|| format!("cannot write in {}", bundle_dir.display()))?;
-    let root = staging.path();
+    static STAGINGS: AtomicUsize = AtomicUsize::new(0);
     let previous = bundle_dir.join(".cnab");
+    let root = bundle_dir.join(format!(
+        ".cnab-staging-{}-{}",
+        std::process::id(),
+        STAGINGS.fetch_add(1, Ordering::Relaxed)
+    ));
+    // One left by a porter that was killed (same pid, an earlier boot).
+    clear(&root)?;
+    let reused = std::fs::rename(previous.join(SPARE), &root).is_ok()
+        && std::fs::symlink_metadata(&root).is_ok_and(|meta| meta.is_dir());
+    if !reused {
+        clear(&root)?;
+        std::fs::create_dir(&root)
+            .with_context(|| format!("cannot write in {}", bundle_dir.display()))?;
+    }
+    let cnab = StagedCnab {
+        bundle_dir: bundle_dir.to_path_buf(),
+        staging: Some(root.clone()),
+    };
+
     let files: [(&str, &[u8], bool); 4] = [
         ("Dockerfile", staged.dockerfile.as_bytes(), false),
         ("bundle.json", staged.bundle_json, false),
         ("app/porter.yaml", staged.manifest_text.as_bytes(), false),
         ("app/run", RUN_SCRIPT.as_bytes(), true),
     ];
+    let mixins: Vec<(String, &PathBuf)> = staged
+        .mixins
+        .iter()
+        .map(|(name, wasm)| (format!("app/mixins/{name}.wasm"), wasm))
+        .collect();
+    const RUNTIME: &str = "app/runtimes/porter-runtime";
+    let mut expected = Expected::default();
+    files
+        .iter()
+        .for_each(|(relative, ..)| expected.add(relative));
+    mixins
+        .iter()
+        .for_each(|(relative, _)| expected.add(relative));
+    if staged.runtime.is_some() {
+        expected.add(RUNTIME);
+    }
+    if reused {
+        // Before anything is written into it: a spare is only reused as
+        // porter left it (a symlink in it, say from a checked-in `.cnab/`,
+        // would have the writes below land elsewhere).
+        expected.remove_others(&root, Path::new(""))?;
+    }
+
     for (relative, bytes, executable) in files {
         let dest = root.join(relative);
-        if !reuse_if_same(&previous.join(relative), &dest, bytes, executable) {
+        if holds(&dest, bytes, executable) {
+            continue;
+        }
+        clear(&dest)?;
+        if !(holds(&previous.join(relative), bytes, executable)
+            && link(&previous.join(relative), &dest))
+        {
             write(&dest, bytes, executable)?;
         }
     }
-    for (name, wasm) in &staged.mixins {
-        let dest = root
-            .join("app/mixins")
-            .join(name)
-            .join(format!("{name}.wasm"));
-        link_or_copy(wasm, &dest, false)?;
+    for (relative, wasm) in &mixins {
+        link_or_copy(wasm, &root.join(relative), false)?;
     }
     if let Some(runtime) = &staged.runtime {
-        link_or_copy(runtime, &root.join("app/runtimes/porter-runtime"), true)?;
+        link_or_copy(runtime, &root.join(RUNTIME), true)?;
     }
-    Ok(StagedCnab {
-        bundle_dir: bundle_dir.to_path_buf(),
-        staging,
-    })
+    Ok(cnab)
 }
 
-/// Hard-links `previous` to `dest` when it holds exactly `bytes` with the
-/// mode porter gives such a file.
-fn reuse_if_same(previous: &Path, dest: &Path, bytes: &[u8], executable: bool) -> bool {
-    let same_mode = std::fs::symlink_metadata(previous).is_ok_and(|meta| {
+/// The files a staged `.cnab/` holds, and the directories above them.
+#[derive(Default)]
+struct Expected {
+    files: BTreeSet<PathBuf>,
+    dirs: BTreeSet<PathBuf>,
+}
+
+impl Expected {
+    fn add(&mut self, relative: &str) {
+        let mut path = Path::new(relative);
+        self.files.insert(path.to_path_buf());
+        while let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+            self.dirs.insert(parent.to_path_buf());
+            path = parent;
+        }
+    }
+
+    /// Removes from a reused spare everything but the expected files and
+    /// directories, as such (not links): a mixin the bundle no longer
+    /// declares, a runtime since uninstalled, anything put there by hand.
+    fn remove_others(&self, root: &Path, relative: &Path) -> Result<()> {
+        let dir = root.join(relative);
+        let entries =
+            std::fs::read_dir(&dir).with_context(|| format!("cannot read {}", dir.display()))?;
+        for entry in entries {
+            let entry = entry.with_context(|| format!("cannot read {}", dir.display()))?;
+            let path = relative.join(entry.file_name());
+            let kind = entry.file_type().ok();
+            if self.dirs.contains(&path) && kind.is_some_and(|k| k.is_dir()) {
+                self.remove_others(root, &path)?;
+            } else if !(self.files.contains(&path) && kind.is_some_and(|k| k.is_file())) {
+                clear(&entry.path())?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Whether `path` is a file holding exactly `bytes` with the mode porter
+/// gives such a file.
+fn holds(path: &Path, bytes: &[u8], executable: bool) -> bool {
+    let same_mode = std::fs::symlink_metadata(path).is_ok_and(|meta| {
         meta.is_file()
             && meta.len() == bytes.len() as u64
             && crate::fsmeta::is_executable(&meta) == executable
     });
-    if !same_mode || std::fs::read(previous).ok().as_deref() != Some(bytes) {
-        return false;
-    }
-    dest.parent()
+    same_mode && std::fs::read(path).ok().as_deref() == Some(bytes)
+}
+
+/// Hard-links `from` to `to`, making `to`'s directory when needed.
+fn link(from: &Path, to: &Path) -> bool {
+    to.parent()
         .is_some_and(|parent| std::fs::create_dir_all(parent).is_ok())
-        && std::fs::hard_link(previous, dest).is_ok()
+        && std::fs::hard_link(from, to).is_ok()
+}
+
+/// Removes whatever is at `path` (a file, a link, a directory), if anything.
+fn clear(path: &Path) -> Result<()> {
+    let removed = match std::fs::symlink_metadata(path) {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => Err(e),
+        Ok(meta) if meta.is_dir() => std::fs::remove_dir_all(path),
+        Ok(_) => std::fs::remove_file(path),
+    };
+    removed.with_context(|| format!("cannot replace {}", path.display()))
 }
 
 impl StagedCnab {
     /// Where the staged `.cnab/` is until it is committed.
     pub fn path(&self) -> &Path {
-        self.staging.path()
+        self.staging
+            .as_deref()
+            .expect("a staged .cnab has a path until committed")
     }
 
     /// Replaces the staged bundle.json (to record the built image).
@@ -108,29 +223,36 @@ impl StagedCnab {
         write(&self.path().join("bundle.json"), bytes, false)
     }
 
-    /// Swaps the staged directory in as `bundle_dir/.cnab`.
-    pub fn commit(self) -> Result<PathBuf> {
+    /// Swaps the staged directory in as `bundle_dir/.cnab`; the previous
+    /// `.cnab/` becomes its spare.
+    pub fn commit(mut self) -> Result<PathBuf> {
         let cnab = self.bundle_dir.join(".cnab");
         let previous = if cnab.exists() {
             let aside = self
                 .bundle_dir
                 .join(format!(".cnab-previous-{}", std::process::id()));
+            let _ = std::fs::remove_dir_all(&aside);
             std::fs::rename(&cnab, &aside)
                 .with_context(|| format!("cannot replace {}", cnab.display()))?;
             Some(aside)
         } else {
             None
         };
-        let staged_dir = self.staging.keep();
+        let staged_dir = self.path().to_path_buf();
         if let Err(e) = std::fs::rename(&staged_dir, &cnab) {
             if let Some(aside) = &previous {
                 let _ = std::fs::rename(aside, &cnab);
             }
-            let _ = std::fs::remove_dir_all(&staged_dir);
             return Err(e).with_context(|| format!("cannot write {}", cnab.display()));
         }
+        self.staging = None;
         if let Some(aside) = previous {
-            let _ = std::fs::remove_dir_all(aside);
+            // A spare of its own (one this build could not take) would
+            // nest one build deeper every time.
+            let _ = std::fs::remove_dir_all(aside.join(SPARE));
+            if std::fs::rename(&aside, cnab.join(SPARE)).is_err() {
+                let _ = std::fs::remove_dir_all(aside);
+            }
         }
         Ok(cnab)
     }
@@ -155,18 +277,32 @@ fn write(path: &Path, bytes: &[u8], executable: bool) -> Result<()> {
 /// Installed mixins (read-only in the store) and the installed runtime are
 /// shared with a hard link rather than copied (the runtime is tens of MB),
 /// when their mode is already the one the image needs; otherwise, or
-/// across filesystems, copied.
+/// across filesystems, copied. A spare that already links the same file
+/// keeps it.
 fn link_or_copy(from: &Path, to: &Path, executable: bool) -> Result<()> {
-    if let Some(parent) = to.parent() {
-        std::fs::create_dir_all(parent)
-            .with_context(|| format!("cannot create {}", parent.display()))?;
+    let source = std::fs::metadata(from);
+    if let (Ok(source), Ok(existing)) = (&source, std::fs::symlink_metadata(to))
+        && same_file(source, &existing)
+    {
+        return Ok(());
     }
-    let mode_fits =
-        std::fs::metadata(from).is_ok_and(|meta| crate::fsmeta::is_executable(&meta) == executable);
-    if mode_fits && std::fs::hard_link(from, to).is_ok() {
+    clear(to)?;
+    let mode_fits = source.is_ok_and(|meta| crate::fsmeta::is_executable(&meta) == executable);
+    if mode_fits && link(from, to) {
         return Ok(());
     }
     copy(from, to, executable)
+}
+
+#[cfg(unix)]
+fn same_file(a: &std::fs::Metadata, b: &std::fs::Metadata) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    a.dev() == b.dev() && a.ino() == b.ino()
+}
+
+#[cfg(not(unix))]
+fn same_file(_a: &std::fs::Metadata, _b: &std::fs::Metadata) -> bool {
+    false
 }
 
 fn copy(from: &Path, to: &Path, executable: bool) -> Result<()> {
@@ -256,10 +392,99 @@ mod tests {
         );
     }
 
+    fn with_mixins<'a>(bundle_json: &'a [u8], mixins: &[(&str, &Path)]) -> Staged<'a> {
+        Staged {
+            mixins: mixins
+                .iter()
+                .map(|(name, path)| (name.to_string(), path.to_path_buf()))
+                .collect(),
+            ..staged(bundle_json)
+        }
+    }
+
+    #[test]
+    fn the_build_before_is_the_next_staging_directory() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = tempfile::tempdir().unwrap();
+        let (a, b) = (store.path().join("a.wasm"), store.path().join("b.wasm"));
+        std::fs::write(&a, "a").unwrap();
+        std::fs::write(&b, "b").unwrap();
+        let both = [("a", a.as_path()), ("b", b.as_path())];
+        let cnab = stage(dir.path(), &with_mixins(b"1", &both))
+            .unwrap()
+            .commit()
+            .unwrap();
+        assert!(
+            !cnab.join(SPARE).exists(),
+            "nothing to keep after a first build"
+        );
+        let first_app = inode(&cnab.join("app"));
+        let cnab = stage(dir.path(), &with_mixins(b"2", &both))
+            .unwrap()
+            .commit()
+            .unwrap();
+        assert_eq!(inode(&cnab.join(SPARE).join("app")), first_app);
+
+        // The third build stages in the first's directories, without what
+        // the bundle dropped (mixin b) and with what changed.
+        let third = stage(dir.path(), &with_mixins(b"3", &both[..1])).unwrap();
+        assert_eq!(inode(&third.path().join("app")), first_app);
+        assert!(!cnab.join(SPARE).exists(), "the spare was taken");
+        assert_eq!(inode(&third.path().join("app/mixins/a.wasm")), inode(&a));
+        assert!(!third.path().join("app/mixins/b.wasm").exists());
+        assert_eq!(
+            std::fs::read(third.path().join("bundle.json")).unwrap(),
+            b"3"
+        );
+        let cnab = third.commit().unwrap();
+        assert_eq!(
+            tree_names(&cnab),
+            [".spare", "Dockerfile", "app", "bundle.json"],
+            "{cnab:?}"
+        );
+        assert_eq!(tree_names(dir.path()), [".cnab"]);
+    }
+
+    #[test]
+    fn a_spare_is_reused_only_as_porter_left_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let outside = tempfile::tempdir().unwrap();
+        std::fs::write(outside.path().join("precious"), "keep me").unwrap();
+        let cnab = stage(dir.path(), &staged(b"1")).unwrap().commit().unwrap();
+        let spare = cnab.join(SPARE);
+        std::fs::create_dir_all(spare.join("stray/old")).unwrap();
+        std::fs::write(spare.join("stray/old/old.wasm"), "x").unwrap();
+        std::fs::write(spare.join("notes.txt"), "x").unwrap();
+        // Links out of the bundle where porter writes: writing through them
+        // would land outside.
+        std::os::unix::fs::symlink(outside.path(), spare.join("app")).unwrap();
+        std::os::unix::fs::symlink(outside.path().join("precious"), spare.join("Dockerfile"))
+            .unwrap();
+
+        let next = stage(dir.path(), &staged(b"2")).unwrap();
+        assert!(
+            std::fs::symlink_metadata(next.path().join("app"))
+                .unwrap()
+                .is_dir()
+        );
+        assert_eq!(
+            tree_names(next.path()),
+            ["Dockerfile", "app", "bundle.json"]
+        );
+        assert_eq!(tree_names(&next.path().join("app")), ["porter.yaml", "run"]);
+        assert_eq!(tree_names(outside.path()), ["precious"]);
+        assert_eq!(
+            std::fs::read_to_string(outside.path().join("precious")).unwrap(),
+            "keep me"
+        );
+    }
+
     fn tree_names(dir: &Path) -> Vec<String> {
-        std::fs::read_dir(dir)
+        let mut names: Vec<String> = std::fs::read_dir(dir)
             .unwrap()
             .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-            .collect()
+            .collect();
+        names.sort();
+        names
     }
 }

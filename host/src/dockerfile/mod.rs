@@ -25,7 +25,7 @@
 //!
 //! The image keeps Porter's layout (research notes 2.4): the bundle
 //! directory in `/cnab/app` with `.cnab/app` laid over it (the `run` script,
-//! the canonical `porter.yaml`, `runtimes/`, `mixins/<name>/`), and
+//! the canonical `porter.yaml`, `runtimes/`, `mixins/<name>.wasm`), and
 //! `.cnab/bundle.json` as `/cnab/bundle.json`; the user's own porter.yaml is
 //! removed.
 //!
