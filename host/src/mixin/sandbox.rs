@@ -96,6 +96,10 @@ impl Sandbox {
         config.wasm_component_model(true);
         config.epoch_interruption(true);
         determinism::configure(&mut config);
+        // Traps are located from wasmtime's own frame-pointer walk; no
+        // native unwinder ever walks mixin code, so its unwind tables would
+        // only cost each load their registration with libgcc.
+        config.native_unwind_info(false);
         // Threads, GC and the other proposals mixins have no use for are not
         // compiled into this wasmtime (see the workspace's feature list).
         let engine = Engine::new(&config)?;
