@@ -219,6 +219,54 @@ fn an_edit_that_leaves_a_mixins_input_alone_does_not_load_the_mixin() {
 }
 
 #[test]
+fn the_checks_of_an_unchanged_manifest_are_remembered_with_their_warnings() {
+    let home = home_with_exec();
+    let dir = hello_bundle(home.path());
+    let manifest = std::fs::read_to_string(dir.join("porter.yaml")).unwrap();
+    // A warning of the checks after parsing; and a parameter whose schema
+    // they compile.
+    std::fs::write(
+        dir.join("porter.yaml"),
+        manifest.replace(
+            "customActions:\n",
+            "customActions:\n  reboot:\n    description: not an action here\n",
+        ),
+    )
+    .unwrap();
+    let warning = "customActions describes 'reboot', which is not an action of this bundle";
+    for _ in 0..2 {
+        porter(home.path())
+            .args(["build", "--no-image", "--force", "--dir"])
+            .arg(&dir)
+            .assert()
+            .success()
+            .stderr(predicate::str::contains(warning))
+            .stderr(predicate::str::contains("porter.yaml:35:3"));
+    }
+    let checks: Vec<String> = tree(&home.path().join("cache/answers/porter"))
+        .into_iter()
+        .filter(|name| name.starts_with("manifest-check-"))
+        .collect();
+    assert_eq!(checks.len(), 1, "one remembered check: {checks:?}");
+
+    // The same text elsewhere: the remembered warning names the new file.
+    let elsewhere = home.path().join("elsewhere");
+    std::fs::create_dir_all(&elsewhere).unwrap();
+    for name in ["porter.yaml", "helpers.sh"] {
+        std::fs::copy(dir.join(name), elsewhere.join(name)).unwrap();
+    }
+    porter(home.path())
+        .args(["build", "--no-image", "--dir"])
+        .arg(&elsewhere)
+        .assert()
+        .success()
+        .stderr(predicate::str::contains(format!(
+            "{}",
+            elsewhere.join("porter.yaml").display()
+        )));
+}
+
+#[test]
 fn lint_errors_stop_the_build_unless_no_lint() {
     let home = home_with_exec();
     let dir = hello_bundle(home.path());

@@ -120,7 +120,7 @@ fn steps_are_checked_against_the_mixins_schema() {
         .stderr(predicate::str::contains("invalid step in install at /exec"))
         .stderr(predicate::str::contains("porter.yaml:11:7"))
         .stderr(predicate::str::contains("porter.yaml:15:24"));
-    let remembered: Vec<String> = tree(&home.path().join("cache/hooks"))
+    let remembered: Vec<String> = tree(&home.path().join("cache/answers"))
         .into_iter()
         .filter(|p| p.ends_with(".json"))
         .map(|p| {

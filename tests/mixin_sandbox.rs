@@ -369,7 +369,7 @@ fn the_host_remembers_answers_and_shows_their_logs_again() {
 fn failures_are_not_remembered() {
     let f = fixture();
     let installed = f.host.store().versions("hostile").unwrap().remove(0);
-    let answers = f._home.path().join("cache/hooks");
+    let answers = f._home.path().join("cache/answers");
     for attack in ["panic", "nonsense", "exit"] {
         let request = hostile_request(json!({ "attack": attack }));
         for _ in 0..2 {

@@ -149,7 +149,7 @@ fn versions_live_side_by_side_and_uninstall_by_version() {
     assert!(
         tree(home.path())
             .iter()
-            .any(|f| f.starts_with(&format!("cache/hooks/{v1_hex}/build-"))),
+            .any(|f| f.starts_with(&format!("cache/answers/{v1_hex}/build-"))),
         "{:?}",
         tree(home.path())
     );

@@ -41,8 +41,9 @@ impl PorterHome {
         self.root.join("cache").join("precompiled")
     }
 
-    /// Build and lint hooks' answers, by mixin digest (mixin/memo.rs).
-    pub fn hook_answers_dir(&self) -> PathBuf {
-        self.root.join("cache").join("hooks")
+    /// Remembered answers of mixins' hooks (by mixin digest) and of
+    /// porter's own checks (mixin/memo.rs).
+    pub fn answers_dir(&self) -> PathBuf {
+        self.root.join("cache").join("answers")
     }
 }

@@ -59,7 +59,7 @@ pub fn run(root: &Path) -> Result<()> {
         names.push(name);
     }
 
-    let answers = home.join("cache/hooks");
+    let answers = home.join("cache/answers");
     let forget_answers = |_: usize| -> Result<()> {
         if answers.exists() {
             std::fs::remove_dir_all(&answers)?;
@@ -135,8 +135,15 @@ fn install(porter: &Path, home: &Path, name: &str, file: &Path) -> Result<()> {
 
 fn write_bundle(dir: &Path, mixins: &[String], exec_command: &str) -> Result<()> {
     std::fs::create_dir_all(dir)?;
+    // Parameters, a credential and an output as a real bundle has them
+    // (their schemas are compiled by the checks after parsing).
     let mut text = String::from(
-        "schemaVersion: 1.0.1\nname: bench\nversion: 0.1.0\nregistry: localhost:5000\nmixins:\n",
+        "schemaVersion: 1.0.1\nname: bench\nversion: 0.1.0\nregistry: localhost:5000\n\
+         parameters:\n  - name: greeting\n    type: string\n    default: Hello\n    enum: [Hello, Howdy]\n\
+         \x20 - name: replicas\n    type: integer\n    default: 2\n    minimum: 1\n\
+         credentials:\n  - name: token\n    env: TOKEN\n\
+         outputs:\n  - name: greeted\n    type: string\n    applyTo: [install]\n\
+         mixins:\n",
     );
     for name in mixins {
         text.push_str(&format!("  - {name}\n"));

@@ -21,6 +21,7 @@ use serde_json::Value;
 use crate::cnab::{self, BundleInputs, InvocationImage, MixinRecord};
 use crate::dockerfile::{self, MixinLines, Template};
 use crate::manifest::{self, Diagnostic, LoadedManifest};
+use crate::mixin::memo::{MemoKey, PORTER_NAMESPACE};
 use crate::mixin::{BuildRequest, InstalledMixin, MixinHost};
 
 pub use files::bundle_files;
@@ -93,7 +94,13 @@ pub fn build(
         )
     })?;
     let manifest_text = apply_overrides(&options.file, &manifest_text, options)?;
-    let loaded = manifest::load_str(&options.file, manifest_text.clone())?;
+    // The checks of an unchanged porter.yaml are answered from memory.
+    let loaded = manifest::load_str_with(&options.file, manifest_text.clone(), |text, check| {
+        let key = MemoKey::builder(PORTER_NAMESPACE, "manifest-check")
+            .field(text)
+            .finish();
+        host.remembered(&key, check)
+    })?;
     for warning in &loaded.warnings {
         warn(warning.to_string());
     }

@@ -107,6 +107,18 @@ pub fn load_file(path: &Path) -> anyhow::Result<LoadedManifest> {
 
 /// Validates manifest text; `path` is only used in messages.
 pub fn load_str(path: impl Into<PathBuf>, text: String) -> Result<LoadedManifest, ManifestErrors> {
+    load_str_with(path, text, |_, check| check())
+}
+
+/// [`load_str`], with the checks that follow parsing (a function of the
+/// text alone, and the costly part: each parameter's schema is compiled)
+/// run through `checks`, given the text and the checks: it may answer from
+/// an earlier run instead.
+pub fn load_str_with(
+    path: impl Into<PathBuf>,
+    text: String,
+    checks: impl FnOnce(&str, &mut dyn FnMut() -> Vec<Diagnostic>) -> Vec<Diagnostic>,
+) -> Result<LoadedManifest, ManifestErrors> {
     let source = SourceFile::new(path, text);
     let (parsed, mut diagnostics) = parse::parse(&source);
     let Some((mut manifest, document)) = parsed else {
@@ -117,9 +129,13 @@ pub fn load_str(path: impl Into<PathBuf>, text: String) -> Result<LoadedManifest
     };
     let templates = template::scan(&document);
     manifest.template_variables = templates.iter().map(|t| t.variable.clone()).collect();
-    diagnostics.extend(validate::validate(
-        &source, &manifest, &templates, &document,
-    ));
+    let mut check = || validate::validate(&source, &manifest, &templates, &document);
+    let mut checked = checks(&source.text, &mut check);
+    // Remembered diagnostics may come from the same text at another path.
+    checked
+        .iter_mut()
+        .for_each(|d| d.file = source.path.clone());
+    diagnostics.extend(checked);
     diagnostics.sort_by_key(|d| (d.at.line == 0, d.at));
     if diagnostics.iter().any(Diagnostic::is_error) {
         return Err(ManifestErrors {

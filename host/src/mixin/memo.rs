@@ -1,6 +1,8 @@
 //! Answers of build and lint hooks, remembered in `PORTER_HOME` so that a
 //! build whose mixin inputs did not change loads no mixin at all (editing a
-//! script, or one mixin's steps, reruns only what that edit reaches).
+//! script, or one mixin's steps, reruns only what that edit reaches); and,
+//! under [`PORTER_NAMESPACE`], porter's own checks that are as pure (the
+//! checks of porter.yaml after parsing, which compile JSON schemas).
 //!
 //! This is sound because a hook is a function of the component and its
 //! input: the sandbox grants no files, environment or network, and gives
@@ -29,6 +31,8 @@ const MAX_ENTRIES_PER_MIXIN: usize = 1024;
 const PRUNE_EVERY: u8 = 64;
 /// Bumped when what is hashed or stored changes.
 const FORMAT: &str = "porter hook answers 1";
+/// The namespace of porter's own checks (a mixin's is its wasm sha256).
+pub const PORTER_NAMESPACE: &str = "porter";
 
 pub struct HookMemo {
     dir: PathBuf,
@@ -37,6 +41,7 @@ pub struct HookMemo {
 /// Where one answer is kept.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MemoKey {
+    /// The directory: a mixin's wasm sha256, or [`PORTER_NAMESPACE`].
     mixin_sha256: String,
     name: String,
     /// A byte of the hash, to pick a uniform sample of writes.
@@ -123,8 +128,9 @@ fn prune(dir: &Path) {
 
 impl MemoKey {
     /// A key for what `kind` (a hook, or a check porter makes itself) says
-    /// about the input of the mixin with this wasm digest; the fields that
-    /// make up the input follow.
+    /// about the input of the mixin with this wasm digest (or, under
+    /// [`PORTER_NAMESPACE`], about porter's own input); the fields that make
+    /// up the input follow.
     pub fn builder(mixin_sha256: &str, kind: &'static str) -> KeyBuilder {
         KeyBuilder {
             hasher: Sha256::new(),

@@ -93,7 +93,7 @@ impl MixinHost {
             limits,
             log,
             loaded: Mutex::new(HashMap::new()),
-            memo: HookMemo::new(home.hook_answers_dir()),
+            memo: HookMemo::new(home.answers_dir()),
         })
     }
 

@@ -83,7 +83,7 @@ pub struct ResolveError {
 pub struct MixinStore {
     dir: PathBuf,
     precompiled_dir: PathBuf,
-    hook_answers_dir: PathBuf,
+    answers_dir: PathBuf,
 }
 
 impl MixinStore {
@@ -91,7 +91,7 @@ impl MixinStore {
         MixinStore {
             dir: home.mixins_dir(),
             precompiled_dir: home.precompiled_dir(),
-            hook_answers_dir: home.hook_answers_dir(),
+            answers_dir: home.answers_dir(),
         }
     }
 
@@ -213,7 +213,7 @@ impl MixinStore {
         for mixin in &doomed {
             if !remaining.iter().any(|m| m.digest == mixin.digest) {
                 super::cache::remove_compiled(&self.precompiled_dir, mixin.sha256_hex());
-                super::memo::forget_mixin(&self.hook_answers_dir, mixin.sha256_hex());
+                super::memo::forget_mixin(&self.answers_dir, mixin.sha256_hex());
             }
         }
         if self.versions(name)?.is_empty() {
