@@ -188,11 +188,7 @@ fn an_edit_that_leaves_a_mixins_input_alone_does_not_load_the_mixin() {
         .find(|p| p.ends_with(".wasm"))
         .map(|p| home.path().join("mixins").join(p))
         .unwrap();
-    let mut permissions = std::fs::metadata(&wasm).unwrap().permissions();
-    #[allow(clippy::permissions_set_readonly_false)]
-    permissions.set_readonly(false);
-    std::fs::set_permissions(&wasm, permissions).unwrap();
-    std::fs::write(&wasm, b"tampered").unwrap();
+    overwrite_read_only(&wasm, b"tampered");
 
     // A script edit changes the bundle, not what exec is asked.
     std::fs::write(dir.join("helpers.sh"), "#!/usr/bin/env bash\necho edited\n").unwrap();

@@ -93,33 +93,29 @@ fn steps_are_checked_against_the_mixins_schema() {
         home.path(),
         "install:\n  - exec:\n      comand: ./install.sh\nuninstall:\n  - exec:\n      command: ./uninstall.sh\n      suppress-output: often\n",
     );
-    porter(home.path())
-        .args(["lint", "--dir"])
-        .arg(&dir)
-        .assert()
-        .failure()
-        .stderr(predicate::str::contains("invalid step in install at /exec"))
-        .stderr(predicate::str::contains("porter.yaml:9:7"))
-        .stderr(predicate::str::contains("invalid step in uninstall at /exec/suppress-output: \"often\" is not of type \"boolean\""))
-        .stderr(predicate::str::contains("porter.yaml:13:24"));
+    let lint_finds_both_at = |install_at: &str, uninstall_at: &str| {
+        porter(home.path())
+            .args(["lint", "--dir"])
+            .arg(&dir)
+            .assert()
+            .failure()
+            .stderr(predicate::str::contains("invalid step in install at /exec"))
+            .stderr(predicate::str::contains(install_at))
+            .stderr(predicate::str::contains("invalid step in uninstall at /exec/suppress-output: \"often\" is not of type \"boolean\""))
+            .stderr(predicate::str::contains(uninstall_at));
+    };
+    lint_finds_both_at("porter.yaml:9:7", "porter.yaml:13:24");
 
-    // The second lint answers from memory (exec's input did not change:
-    // the schema check and the lint hook are remembered) and still places
-    // each problem where it is now, two lines further down.
+    // The second lint answers the schema check from memory (exec's input
+    // did not change) and still places each problem where it is now, two
+    // lines further down.
     let manifest = std::fs::read_to_string(dir.join("porter.yaml")).unwrap();
     std::fs::write(
         dir.join("porter.yaml"),
         format!("# moved\n# down\n{manifest}"),
     )
     .unwrap();
-    porter(home.path())
-        .args(["lint", "--dir"])
-        .arg(&dir)
-        .assert()
-        .failure()
-        .stderr(predicate::str::contains("invalid step in install at /exec"))
-        .stderr(predicate::str::contains("porter.yaml:11:7"))
-        .stderr(predicate::str::contains("porter.yaml:15:24"));
+    lint_finds_both_at("porter.yaml:11:7", "porter.yaml:15:24");
     let remembered: Vec<String> = tree(&home.path().join("cache/answers"))
         .into_iter()
         .filter(|p| p.ends_with(".json"))

@@ -267,13 +267,7 @@ fn a_mixin_whose_wasm_changed_after_install_is_not_loaded() {
     std::fs::remove_dir_all(f._home.path().join("cache")).unwrap();
     let mut bytes = std::fs::read(installed.wasm_path()).unwrap();
     bytes.push(0);
-    let mut permissions = std::fs::metadata(installed.wasm_path())
-        .unwrap()
-        .permissions();
-    #[allow(clippy::permissions_set_readonly_false)]
-    permissions.set_readonly(false);
-    std::fs::set_permissions(installed.wasm_path(), permissions).unwrap();
-    std::fs::write(installed.wasm_path(), bytes).unwrap();
+    overwrite_read_only(&installed.wasm_path(), &bytes);
     // A new process (host): the fixture's host has exec loaded already.
     let host = MixinHost::new(&PorterHome::at(f._home.path())).unwrap();
     let err = host
@@ -332,13 +326,7 @@ fn the_host_remembers_answers_and_shows_their_logs_again() {
     // A new host (as a new process) that cannot load the mixin: its
     // compiled form is gone and its wasm no longer matches its digest.
     std::fs::remove_dir_all(f._home.path().join("cache/precompiled")).unwrap();
-    let mut permissions = std::fs::metadata(installed.wasm_path())
-        .unwrap()
-        .permissions();
-    #[allow(clippy::permissions_set_readonly_false)]
-    permissions.set_readonly(false);
-    std::fs::set_permissions(installed.wasm_path(), permissions).unwrap();
-    std::fs::write(installed.wasm_path(), b"not the mixin").unwrap();
+    overwrite_read_only(&installed.wasm_path(), b"not the mixin");
     let logs = Arc::new(Mutex::new(Vec::new()));
     let sink: LogSink = {
         let logs = logs.clone();
