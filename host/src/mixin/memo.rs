@@ -8,7 +8,7 @@
 //! input: the sandbox grants no files, environment or network, and gives
 //! fixed clocks and random streams (sandbox.rs). An entry is keyed by the
 //! mixin's wasm digest, the hook, the input exactly as the mixin receives it
-//! and this porter's version. Only answers are kept: a refusal, crash or
+//! and this porter's version and sources. Only answers are kept: a refusal, crash or
 //! timeout runs again next time.
 //!
 //! Entries are written in place, without a temporary file or fsync: a torn
@@ -139,6 +139,9 @@ impl MemoKey {
         }
         .field(FORMAT)
         .field(env!("CARGO_PKG_VERSION"))
+        // This build's sources (host/build.rs): another build of the same
+        // version may compute answers differently.
+        .field(env!("PORTER_SOURCE_ID"))
         .field(mixin_sha256)
         .field(kind)
     }
