@@ -119,20 +119,8 @@ pub fn mixin_input_problems(
     }
     for action in actions {
         for (index, body) in action.steps.iter().enumerate() {
-            let place = SchemaPlace::Step {
-                action: action.action.clone(),
-                number: index as u32 + 1,
-            };
-            let step = json!({ mixin: body });
-            problems.extend(
-                checker
-                    .check_step(&action.action, &step)
-                    .into_iter()
-                    .map(|problem| SchemaProblem {
-                        place: place.clone(),
-                        ..problem
-                    }),
-            );
+            let number = index as u32 + 1;
+            problems.extend(checker.check_step(&action.action, number, &json!({ mixin: body })));
         }
     }
     problems
@@ -155,24 +143,34 @@ impl MixinSchema {
         }
     }
 
-    /// Checks a step (`{mixin: body}`) of `action` against the mixin's
-    /// `installStep`, ..., or `invokeStep` (custom actions). A schema without
-    /// the definition checks nothing. The problems' place is the caller's.
-    fn check_step(&self, action: &str, step: &Value) -> Vec<SchemaProblem> {
+    /// Checks the `number`th step (`{mixin: body}`) of `action` against the
+    /// mixin's `installStep`, ..., or `invokeStep` (custom actions). A schema
+    /// without the definition checks nothing.
+    fn check_step(&self, action: &str, number: u32, step: &Value) -> Vec<SchemaProblem> {
         let definition = match action {
             "install" | "upgrade" | "uninstall" => format!("{action}Step"),
             _ => "invokeStep".to_string(),
         };
-        self.check(&definition, step, &format!("step in {action}"))
+        let place = SchemaPlace::Step {
+            action: action.to_string(),
+            number,
+        };
+        self.check(&definition, step, &format!("step in {action}"), place)
     }
 
     /// Checks a mixin's declaration (`{mixin: config}`) against its `config`
     /// definition, when it has one.
     fn check_config(&self, declaration: &Value) -> Vec<SchemaProblem> {
-        self.check("config", declaration, "mixin config")
+        self.check("config", declaration, "mixin config", SchemaPlace::Config)
     }
 
-    fn check(&self, definition: &str, instance: &Value, what: &str) -> Vec<SchemaProblem> {
+    fn check(
+        &self,
+        definition: &str,
+        instance: &Value,
+        what: &str,
+        place: SchemaPlace,
+    ) -> Vec<SchemaProblem> {
         if self.definitions.get(definition).is_none() {
             return Vec::new();
         }
@@ -186,7 +184,7 @@ impl MixinSchema {
             })
             .clone();
         let problem = |at: String, message: String, unusable_schema| SchemaProblem {
-            place: SchemaPlace::Config,
+            place: place.clone(),
             at,
             message,
             unusable_schema,

@@ -109,29 +109,26 @@ pub fn add_virtual_sleep<T: HasVirtualTime + 'static>(
 ) -> wasmtime::Result<()> {
     linker.allow_shadowing(true);
     let mut clock = linker.instance(MONOTONIC_CLOCK)?;
-    clock.func_wrap(
-        "subscribe-duration",
-        |mut store: StoreContextMut<'_, T>, (nanos,): (u64,)| {
-            let (time, table) = store.data_mut().time_and_table();
-            time.advance_by(nanos);
-            Ok((ready_now(table)?,))
-        },
-    )?;
-    clock.func_wrap(
-        "subscribe-instant",
-        |mut store: StoreContextMut<'_, T>, (when,): (u64,)| {
-            let (time, table) = store.data_mut().time_and_table();
-            time.advance_to(when);
-            Ok((ready_now(table)?,))
-        },
-    )?;
+    clock.func_wrap("subscribe-duration", |store, (nanos,): (u64,)| {
+        slept(store, |time| time.advance_by(nanos))
+    })?;
+    clock.func_wrap("subscribe-instant", |store, (when,): (u64,)| {
+        slept(store, |time| time.advance_to(when))
+    })?;
     linker.allow_shadowing(false);
     Ok(())
 }
 
-fn ready_now(table: &mut ResourceTable) -> wasmtime::Result<Resource<DynPollable>> {
+/// Moves virtual time as `sleep` says, and gives the guest a pollable that
+/// is ready now.
+fn slept<T: HasVirtualTime>(
+    mut store: StoreContextMut<'_, T>,
+    sleep: impl FnOnce(&VirtualTime),
+) -> wasmtime::Result<(Resource<DynPollable>,)> {
+    let (time, table) = store.data_mut().time_and_table();
+    sleep(time);
     let ready = table.push(ReadyNow)?;
-    subscribe(table, ready)
+    Ok((subscribe(table, ready)?,))
 }
 
 /// A pollable that is always ready.

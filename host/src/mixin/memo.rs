@@ -6,10 +6,10 @@
 //!
 //! This is sound because a hook is a function of the component and its
 //! input: the sandbox grants no files, environment or network, and gives
-//! fixed clocks and random streams (sandbox.rs). An entry is keyed by the
-//! mixin's wasm digest, the hook, the input exactly as the mixin receives it
-//! and this porter's version and sources. Only answers are kept: a refusal, crash or
-//! timeout runs again next time.
+//! virtual time and seeded random streams (determinism.rs). An entry is
+//! keyed by the mixin's wasm digest, the hook, the input exactly as the
+//! mixin receives it and this porter's version and sources. Only answers
+//! are kept: a refusal, crash or timeout runs again next time.
 //!
 //! Entries are written in place, without a temporary file or fsync: a torn
 //! entry (a crash mid-write, or a reader racing a writer) does not parse and
@@ -34,7 +34,7 @@ const FORMAT: &str = "porter hook answers 1";
 /// The namespace of porter's own checks (a mixin's is its wasm sha256).
 pub const PORTER_NAMESPACE: &str = "porter";
 
-pub struct HookMemo {
+pub struct Memo {
     dir: PathBuf,
 }
 
@@ -42,15 +42,30 @@ pub struct HookMemo {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MemoKey {
     /// The directory: a mixin's wasm sha256, or [`PORTER_NAMESPACE`].
-    mixin_sha256: String,
+    namespace: String,
     name: String,
     /// A byte of the hash, to pick a uniform sample of writes.
     hash_byte: u8,
 }
 
-impl HookMemo {
+impl Memo {
     pub fn new(dir: PathBuf) -> Self {
-        HookMemo { dir }
+        Memo { dir }
+    }
+
+    /// `key`'s remembered answer (`true`: it was), or `compute`'s, which is
+    /// then remembered unless it failed.
+    pub fn recall_or<T: Serialize + DeserializeOwned, E>(
+        &self,
+        key: &MemoKey,
+        compute: impl FnOnce() -> Result<Answer<T>, E>,
+    ) -> Result<(Answer<T>, bool), E> {
+        if let Some(answer) = self.recall(key) {
+            return Ok((answer, true));
+        }
+        let answer = compute()?;
+        self.remember(key, &answer);
+        Ok((answer, false))
     }
 
     pub fn build_key(mixin_sha256: &str, request: &BuildRequest) -> MemoKey {
@@ -70,18 +85,18 @@ impl HookMemo {
 
     /// The remembered answer, or `None` (never an error: a missing or
     /// unreadable entry only means the hook runs).
-    pub fn recall<T: DeserializeOwned>(&self, key: &MemoKey) -> Option<Answer<T>> {
+    fn recall<T: DeserializeOwned>(&self, key: &MemoKey) -> Option<Answer<T>> {
         let bytes = std::fs::read(self.path(key)).ok()?;
         serde_json::from_slice(&bytes).ok()
     }
 
     /// Keeps `answer` for `key`. A failure to write only costs a later
     /// build the hook call, so it is not reported.
-    pub fn remember<T: Serialize>(&self, key: &MemoKey, answer: &Answer<T>) {
+    fn remember<T: Serialize>(&self, key: &MemoKey, answer: &Answer<T>) {
         let Ok(bytes) = serde_json::to_vec(answer) else {
             return;
         };
-        let dir = self.dir.join(&key.mixin_sha256);
+        let dir = self.dir.join(&key.namespace);
         let path = self.path(key);
         let written = std::fs::write(&path, &bytes).or_else(|_| {
             std::fs::create_dir_all(&dir)?;
@@ -94,7 +109,7 @@ impl HookMemo {
     }
 
     fn path(&self, key: &MemoKey) -> PathBuf {
-        self.dir.join(&key.mixin_sha256).join(&key.name)
+        self.dir.join(&key.namespace).join(&key.name)
     }
 }
 
@@ -131,10 +146,10 @@ impl MemoKey {
     /// about the input of the mixin with this wasm digest (or, under
     /// [`PORTER_NAMESPACE`], about porter's own input); the fields that make
     /// up the input follow.
-    pub fn builder(mixin_sha256: &str, kind: &'static str) -> KeyBuilder {
+    pub fn builder(namespace: &str, kind: &'static str) -> KeyBuilder {
         KeyBuilder {
             hasher: Sha256::new(),
-            mixin_sha256: mixin_sha256.to_string(),
+            namespace: namespace.to_string(),
             kind,
         }
         .field(FORMAT)
@@ -142,7 +157,7 @@ impl MemoKey {
         // This build's sources (host/build.rs): another build of the same
         // version may compute answers differently.
         .field(env!("PORTER_SOURCE_ID"))
-        .field(mixin_sha256)
+        .field(namespace)
         .field(kind)
     }
 }
@@ -150,7 +165,7 @@ impl MemoKey {
 /// sha256 over length-prefixed fields, so no two inputs hash the same bytes.
 pub struct KeyBuilder {
     hasher: Sha256,
-    mixin_sha256: String,
+    namespace: String,
     kind: &'static str,
 }
 
@@ -179,7 +194,7 @@ impl KeyBuilder {
         let hash = self.hasher.finalize();
         MemoKey {
             name: format!("{}-{}.json", self.kind, hex::encode(hash)),
-            mixin_sha256: self.mixin_sha256,
+            namespace: self.namespace,
             hash_byte: hash[0],
         }
     }
@@ -209,14 +224,14 @@ mod tests {
     #[test]
     fn a_key_changes_with_every_part_of_the_input() {
         let base = request(json!({"a": 1}), json!({"command": "x"}));
-        let key = HookMemo::build_key(MIXIN, &base);
-        assert_eq!(key, HookMemo::build_key(MIXIN, &base.clone()));
+        let key = Memo::build_key(MIXIN, &base);
+        assert_eq!(key, Memo::build_key(MIXIN, &base.clone()));
 
         let mut others = vec![
-            HookMemo::build_key("cd34", &base),
-            HookMemo::build_key(MIXIN, &request(json!({"a": 2}), json!({"command": "x"}))),
-            HookMemo::build_key(MIXIN, &request(json!({"a": 1}), json!({"command": "y"}))),
-            HookMemo::lint_key(
+            Memo::build_key("cd34", &base),
+            Memo::build_key(MIXIN, &request(json!({"a": 2}), json!({"command": "x"}))),
+            Memo::build_key(MIXIN, &request(json!({"a": 1}), json!({"command": "y"}))),
+            Memo::lint_key(
                 MIXIN,
                 &LintRequest {
                     config: base.config.clone(),
@@ -226,17 +241,17 @@ mod tests {
         ];
         let mut renamed = base.clone();
         renamed.actions[0].action = "upgrade".into();
-        others.push(HookMemo::build_key(MIXIN, &renamed));
+        others.push(Memo::build_key(MIXIN, &renamed));
         let mut platform = base.clone();
         platform.platform = "linux/arm64".into();
-        others.push(HookMemo::build_key(MIXIN, &platform));
+        others.push(Memo::build_key(MIXIN, &platform));
         // Moving a step to the next action is a different input.
         let mut moved = base.clone();
         moved.actions.push(ActionSteps {
             action: "uninstall".into(),
             steps: vec![],
         });
-        others.push(HookMemo::build_key(MIXIN, &moved));
+        others.push(Memo::build_key(MIXIN, &moved));
 
         for (i, other) in others.iter().enumerate() {
             assert_ne!(&key, other, "input {i} shares the base key");
@@ -246,8 +261,8 @@ mod tests {
     #[test]
     fn answers_are_recalled_with_their_logs_and_torn_entries_are_misses() {
         let dir = tempfile::tempdir().unwrap();
-        let memo = HookMemo::new(dir.path().to_path_buf());
-        let key = HookMemo::build_key(MIXIN, &request(json!(null), json!({})));
+        let memo = Memo::new(dir.path().to_path_buf());
+        let key = Memo::build_key(MIXIN, &request(json!(null), json!({})));
         assert!(memo.recall::<BuildResponse>(&key).is_none());
 
         let answer = Answer {
@@ -273,14 +288,14 @@ mod tests {
     #[test]
     fn a_mixin_keeps_a_bounded_number_of_entries() {
         let dir = tempfile::tempdir().unwrap();
-        let memo = HookMemo::new(dir.path().to_path_buf());
+        let memo = Memo::new(dir.path().to_path_buf());
         let answer = Answer {
             value: BuildResponse::default(),
             logs: vec![],
         };
         let written = 2 * MAX_ENTRIES_PER_MIXIN;
         for i in 0..written {
-            let key = HookMemo::build_key(MIXIN, &request(json!(i), json!({})));
+            let key = Memo::build_key(MIXIN, &request(json!(i), json!({})));
             memo.remember(&key, &answer);
         }
         let kept = std::fs::read_dir(dir.path().join(MIXIN)).unwrap().count();
@@ -291,7 +306,7 @@ mod tests {
             "{kept} entries kept"
         );
         // The newest is among them.
-        let newest = HookMemo::build_key(MIXIN, &request(json!(written - 1), json!({})));
+        let newest = Memo::build_key(MIXIN, &request(json!(written - 1), json!({})));
         assert!(memo.recall::<BuildResponse>(&newest).is_some());
     }
 }

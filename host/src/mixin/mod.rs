@@ -36,7 +36,7 @@ pub use store::{InstalledMixin, MixinStore, ResolveError, check_name};
 
 use crate::home::PorterHome;
 use cache::PrecompiledCache;
-use memo::{HookMemo, MemoKey};
+use memo::{Memo, MemoKey};
 
 /// Installs mixins into `PORTER_HOME` and loads them for hook calls.
 pub struct MixinHost {
@@ -49,7 +49,7 @@ pub struct MixinHost {
     log: LogSink,
     /// Mixins loaded so far, by name and digest.
     loaded: Mutex<HashMap<(String, String), Arc<PreparedMixin>>>,
-    memo: HookMemo,
+    memo: Memo,
 }
 
 /// Set by [`leave_to_process_exit`].
@@ -93,7 +93,7 @@ impl MixinHost {
             limits,
             log,
             loaded: Mutex::new(HashMap::new()),
-            memo: HookMemo::new(home.answers_dir()),
+            memo: Memo::new(home.answers_dir()),
         })
     }
 
@@ -145,7 +145,7 @@ impl MixinHost {
         mixin: &InstalledMixin,
         request: &BuildRequest,
     ) -> Result<BuildResponse> {
-        let key = HookMemo::build_key(mixin.sha256_hex(), request);
+        let key = Memo::build_key(mixin.sha256_hex(), request);
         self.answer(mixin, &key, |prepared| prepared.build_answer(request))
     }
 
@@ -155,7 +155,7 @@ impl MixinHost {
         mixin: &InstalledMixin,
         request: &LintRequest,
     ) -> Result<Vec<LintFinding>> {
-        let key = HookMemo::lint_key(mixin.sha256_hex(), request);
+        let key = Memo::lint_key(mixin.sha256_hex(), request);
         self.answer(mixin, &key, |prepared| prepared.lint_answer(request))
     }
 
@@ -167,14 +167,13 @@ impl MixinHost {
         key: &MemoKey,
         compute: impl FnOnce() -> T,
     ) -> T {
-        if let Some(answer) = self.memo.recall::<T>(key) {
-            return answer.value;
-        }
-        let answer = Answer {
-            value: compute(),
-            logs: Vec::new(),
+        let computed = || {
+            Ok::<_, std::convert::Infallible>(Answer {
+                value: compute(),
+                logs: Vec::new(),
+            })
         };
-        self.memo.remember(key, &answer);
+        let Ok((answer, _)) = self.memo.recall_or(key, computed);
         answer.value
     }
 
@@ -184,15 +183,16 @@ impl MixinHost {
         key: &MemoKey,
         call: impl FnOnce(&PreparedMixin) -> Result<Answer<T>, HookError>,
     ) -> Result<T> {
-        if let Some(answer) = self.memo.recall::<T>(key) {
+        let (answer, recalled) = self
+            .memo
+            .recall_or(key, || anyhow::Ok(call(&*self.load(mixin)?)?))?;
+        // A call shows its messages as they come; a recalled one, now.
+        if recalled {
             let label = label_of(mixin);
             for shown in &answer.logs {
                 (self.log)(&label, shown.level, &shown.message);
             }
-            return Ok(answer.value);
         }
-        let answer = call(&*self.load(mixin)?)?;
-        self.memo.remember(key, &answer);
         Ok(answer.value)
     }
 
