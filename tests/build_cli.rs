@@ -272,12 +272,17 @@ fn lint_errors_stop_the_build_unless_no_lint() {
         "      command: bash\n      flags:\n        c: echo bye\n",
     );
     std::fs::write(dir.join("porter.yaml"), text).unwrap();
-    build(home.path(), &dir)
+    let failed = build(home.path(), &dir)
         .failure()
         .stderr(predicate::str::contains("error[exec-101]"))
         .stderr(predicate::str::contains(
-            "lint errors were detected. Rerun with --no-lint to ignore the errors",
+            "porter.yaml has 1 error\nlint errors were detected. Rerun with --no-lint to ignore the errors",
         ));
+    // One prefix: the report is the diagnostics, each saying `error`.
+    let stderr = String::from_utf8_lossy(&failed.get_output().stderr).into_owned();
+    assert!(stderr.starts_with("warning[exec-100]: "), "{stderr}");
+    assert!(stderr.contains("\nerror[exec-101]: "), "{stderr}");
+    assert!(!stderr.contains("Error: error"), "{stderr}");
     assert!(!dir.join(".cnab").exists(), "a failed build writes nothing");
     porter(home.path())
         .args(["build", "--no-image", "--no-lint", "--dir"])
@@ -309,7 +314,9 @@ fn validation_errors_stop_the_build_even_with_no_lint_and_keep_the_last_build() 
         .stderr(predicate::str::contains(
             "names the parameter 'greting', which is not defined (did you mean 'greeting'?)",
         ))
-        .stderr(predicate::str::contains("porter.yaml:46:"));
+        .stderr(predicate::str::contains("porter.yaml:46:"))
+        .stderr(predicate::str::starts_with("error: "))
+        .stderr(predicate::str::contains("Error: error").not());
     assert_eq!(
         std::fs::read(dir.join(".cnab/bundle.json")).unwrap(),
         before,
@@ -323,7 +330,11 @@ fn a_missing_mixin_and_missing_manifest_are_clear() {
     let dir = hello_bundle(home.path());
     build(home.path(), &dir)
         .failure()
-        .stderr(predicate::str::contains("mixin exec is not installed"));
+        .stderr(predicate::str::starts_with(
+            "error: mixin exec is not installed",
+        ))
+        .stderr(predicate::str::contains("porter.yaml:"))
+        .stderr(predicate::str::contains("Error: error").not());
     porter(home.path())
         .args(["build", "--no-image", "--dir"])
         .arg(home.path().join("nowhere"))
@@ -545,5 +556,54 @@ fn file_is_relative_to_dir_and_an_engine_that_is_down_changes_nothing() {
         .failure()
         .stderr(predicate::str::contains(
             "DOCKER_HOST=ftp://example.com is not an engine address porter can use",
+        ));
+}
+
+/// bundle.json records the commit porter was built from, as Porter records
+/// its own: the workspace's HEAD in a git checkout (as in CI), `unknown`
+/// outside one; never empty.
+#[test]
+fn bundle_json_records_the_commit_porter_was_built_from() {
+    let home = home_with_exec();
+    let dir = hello_bundle(home.path());
+    build(home.path(), &dir).success();
+    let (_, bundle) = bundle_json(&dir);
+    let commit = bundle["custom"]["sh.porter"]["commit"].as_str().unwrap();
+    let head = std::process::Command::new("git")
+        .args(["rev-parse", "HEAD"])
+        .current_dir(workspace_root())
+        .output()
+        .ok()
+        .filter(|out| out.status.success())
+        .map(|out| String::from_utf8_lossy(&out.stdout).trim().to_string());
+    match head {
+        Some(head) => assert_eq!(commit, head),
+        None => assert_eq!(commit, "unknown"),
+    }
+}
+
+/// `--no-image` builds no image, so its build arguments do nothing: said,
+/// and left out of the stamp (the bundle stays up to date with or without).
+#[test]
+fn build_args_without_an_image_are_reported_unused() {
+    let home = home_with_exec();
+    let dir = hello_bundle(home.path());
+    build(home.path(), &dir).success();
+    porter(home.path())
+        .args([
+            "build",
+            "--no-image",
+            "--build-arg",
+            "A=1",
+            "--build-arg",
+            "B=2",
+            "--dir",
+        ])
+        .arg(&dir)
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("Bundle is up-to-date!"))
+        .stderr(predicate::str::contains(
+            "warning: --build-arg A, B is unused: --no-image builds no image",
         ));
 }

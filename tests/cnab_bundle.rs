@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 
 use porter::cnab::{
     self, BundleFile, BundleInputs, DELIBERATE_DIFFERENCES, DifferenceKind, InvocationImage,
-    MixinRecord,
+    MixinRecord, StampInputs,
 };
 use porter::manifest::{self, LoadedManifest};
 use serde_json::{Value, json};
@@ -34,16 +34,31 @@ fn load_text(name: &str, text: &str) -> LoadedManifest {
 fn porters_test_mixins() -> Vec<MixinRecord> {
     vec![MixinRecord {
         name: "exec".into(),
-        version: "v1.2.3".into(),
+        version: semver::Version::new(1, 2, 3),
         digest: "sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef".into(),
         source: "file:///tmp/exec.wasm".into(),
     }]
 }
 
+/// The stamp's digest of a build without build arguments.
+fn stamp_digest(
+    text: &str,
+    porter_version: &str,
+    mixins: &[MixinRecord],
+    files: &[BundleFile],
+) -> String {
+    cnab::manifest_digest(&StampInputs {
+        manifest_text: text,
+        porter_version,
+        mixins,
+        files,
+        build_args: &Default::default(),
+    })
+}
+
 fn porters_test_image() -> InvocationImage {
     InvocationImage {
         image: "localhost:5000/mybuns:porter-332dd75c541511a27fc332bdcd049d5b".into(),
-        content_digest: None,
         image_id: None,
         size: None,
     }
@@ -127,6 +142,20 @@ fn without_differences(
     (ours, porters)
 }
 
+/// Porter's golden with its mixins' versions as we record them (one
+/// listed difference: semver, without Porter's leading `v`), so the rest of
+/// the stamp is still compared.
+fn mixin_versions_as_semver(mut porters: Value) -> Value {
+    let mixins = porters["custom"]["sh.porter"]["mixins"]
+        .as_object_mut()
+        .expect("Porter's stamp lists its mixins");
+    for record in mixins.values_mut() {
+        let version = record["version"].as_str().expect("a version string");
+        record["version"] = version.trim_start_matches('v').into();
+    }
+    porters
+}
+
 fn assert_same_bundle(ours: &Value, porters: &Value) {
     if ours != porters {
         let ours = serde_json::to_string_pretty(ours).unwrap();
@@ -168,8 +197,9 @@ fn remove_pointer_handles_wildcards_and_escapes() {
 #[test]
 fn mybuns_equals_porters_golden_but_for_our_added_fields() {
     let ours = bundle_of(&read("porter/mybuns/porter.yaml"), false);
-    let porters: Value =
-        serde_json::from_str(&read("porter/cnab/mybuns-depsv1.bundle.json")).unwrap();
+    let porters = mixin_versions_as_semver(
+        serde_json::from_str(&read("porter/cnab/mybuns-depsv1.bundle.json")).unwrap(),
+    );
     let (ours, porters) = without_differences(ours, porters, &[DifferenceKind::AddedField]);
     assert_same_bundle(&ours, &porters);
 }
@@ -177,8 +207,9 @@ fn mybuns_equals_porters_golden_but_for_our_added_fields() {
 #[test]
 fn mybuns_with_preserved_tags_equals_porters_golden_but_for_our_added_fields() {
     let ours = bundle_of(&read("porter/mybuns/porter.yaml"), true);
-    let porters: Value =
-        serde_json::from_str(&read("porter/cnab/mybuns-depsv1.bundle.preserveTags.json")).unwrap();
+    let porters = mixin_versions_as_semver(
+        serde_json::from_str(&read("porter/cnab/mybuns-depsv1.bundle.preserveTags.json")).unwrap(),
+    );
     let (ours, porters) = without_differences(ours, porters, &[DifferenceKind::AddedField]);
     assert_same_bundle(&ours, &porters);
 }
@@ -191,20 +222,19 @@ fn mybuns_from_a_real_build_differs_only_where_listed() {
     let mixins = vec![
         MixinRecord {
             name: "exec".into(),
-            version: "1.2.3".into(),
+            version: semver::Version::new(1, 2, 3),
             digest: format!("sha256:{}", "a".repeat(64)),
             source: "https://example.com/exec.wasm".into(),
         },
         MixinRecord {
             name: "testmixin".into(),
-            version: "0.1.0".into(),
+            version: semver::Version::new(0, 1, 0),
             digest: format!("sha256:{}", "b".repeat(64)),
             source: "oci://localhost:5000/mixins/testmixin:0.1.0".into(),
         },
     ];
     let image = InvocationImage {
         image: "localhost:5000/mybuns:v0.1.2".into(),
-        content_digest: Some(format!("sha256:{}", "c".repeat(64))),
         image_id: None,
         size: None,
     };
@@ -213,7 +243,7 @@ fn mybuns_from_a_real_build_differs_only_where_listed() {
         sha256: "d".repeat(64),
         executable: true,
     }];
-    let digest = cnab::manifest_digest(&text, "0.1.0", &mixins, &files);
+    let digest = stamp_digest(&text, "0.1.0", &mixins, &files);
     let ours = cnab::bundle_json(&BundleInputs {
         manifest: &loaded.manifest,
         manifest_text: &text,
@@ -235,7 +265,7 @@ fn mybuns_from_a_real_build_differs_only_where_listed() {
     );
     assert_eq!(
         ours["invocationImages"],
-        json!([{"imageType": "docker", "image": "localhost:5000/mybuns:v0.1.2", "contentDigest": format!("sha256:{}", "c".repeat(64))}])
+        json!([{"imageType": "docker", "image": "localhost:5000/mybuns:v0.1.2"}])
     );
 
     let mut porters: Value =
@@ -762,7 +792,7 @@ fn the_stamp_holds_the_authors_manifest_byte_for_byte() {
     assert_eq!(decoded, text.as_bytes());
     assert_eq!(
         bundle["custom"]["sh.porter"]["mixins"]["exec"],
-        json!({"version": "v1.2.3", "digest": porters_test_mixins()[0].digest, "source": "file:///tmp/exec.wasm"})
+        json!({"version": "1.2.3", "digest": porters_test_mixins()[0].digest, "source": "file:///tmp/exec.wasm"})
     );
 }
 
@@ -781,36 +811,62 @@ fn the_manifest_digest_covers_everything_the_build_used() {
             executable: false,
         },
     ];
-    let base = cnab::manifest_digest("name: x\n", "1.0.0", &mixins, &files);
+    let base = stamp_digest("name: x\n", "1.0.0", &mixins, &files);
     assert_eq!(base.len(), 64);
     assert!(base.chars().all(|c| c.is_ascii_hexdigit()));
 
     let mut reversed = files.clone();
     reversed.reverse();
     assert_eq!(
-        cnab::manifest_digest("name: x\n", "1.0.0", &mixins, &reversed),
+        stamp_digest("name: x\n", "1.0.0", &mixins, &reversed),
         base,
         "file order is irrelevant"
     );
 
     let changes: Vec<String> = vec![
-        cnab::manifest_digest("name: y\n", "1.0.0", &mixins, &files),
-        cnab::manifest_digest("name: x\n", "1.0.1", &mixins, &files),
+        stamp_digest("name: y\n", "1.0.0", &mixins, &files),
+        stamp_digest("name: x\n", "1.0.1", &mixins, &files),
         {
             let mut other = mixins.clone();
             other[0].digest = format!("sha256:{}", "f".repeat(64));
-            cnab::manifest_digest("name: x\n", "1.0.0", &other, &files)
+            stamp_digest("name: x\n", "1.0.0", &other, &files)
         },
         {
             let mut chmod = files.clone();
             chmod[0].executable = false;
-            cnab::manifest_digest("name: x\n", "1.0.0", &mixins, &chmod)
+            stamp_digest("name: x\n", "1.0.0", &mixins, &chmod)
         },
-        cnab::manifest_digest("name: x\n", "1.0.0", &mixins, &files[..1]),
+        stamp_digest("name: x\n", "1.0.0", &mixins, &files[..1]),
+        with_build_args(&[("A", "1")]),
+        with_build_args(&[("A", "2")]),
+        with_build_args(&[("B", "1")]),
+        with_build_args(&[("A", "1"), ("B", "")]),
+        with_build_args(&[("A1", "")]),
     ];
     for (i, changed) in changes.iter().enumerate() {
         assert_ne!(changed, &base, "change {i} must change the digest");
     }
+    let distinct: std::collections::BTreeSet<&String> = changes.iter().collect();
+    assert_eq!(
+        distinct.len(),
+        changes.len(),
+        "each change has its own digest"
+    );
+}
+
+/// The digest of the build above with these `--build-arg`s.
+fn with_build_args(args: &[(&str, &str)]) -> String {
+    let build_args = args
+        .iter()
+        .map(|(name, value)| (name.to_string(), value.to_string()))
+        .collect();
+    cnab::manifest_digest(&StampInputs {
+        manifest_text: "name: x\n",
+        porter_version: "1.0.0",
+        mixins: &porters_test_mixins(),
+        files: &[],
+        build_args: &build_args,
+    })
 }
 
 /// Porter's `DigestManifest` for a digest-less mixin, written out: text,
@@ -820,7 +876,7 @@ fn the_manifest_digest_is_porters_concatenation() {
     use sha2::{Digest, Sha256};
     let mixins = [MixinRecord {
         name: "exec".into(),
-        version: "v1.2.3".into(),
+        version: semver::Version::new(1, 2, 3),
         digest: String::new(),
         source: String::new(),
     }];
@@ -830,10 +886,10 @@ fn the_manifest_digest_is_porters_concatenation() {
         executable: true,
     }];
     let expected = hex::encode(Sha256::digest(
-        format!("name: x\nv1.0.0execv1.2.3helpers.sh{}:x", "ab".repeat(32)).as_bytes(),
+        format!("name: x\nv1.0.0exec1.2.3helpers.sh{}:x", "ab".repeat(32)).as_bytes(),
     ));
     assert_eq!(
-        cnab::manifest_digest("name: x\n", "v1.0.0", &mixins, &files),
+        stamp_digest("name: x\n", "v1.0.0", &mixins, &files),
         expected
     );
 }

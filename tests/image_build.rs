@@ -419,6 +419,42 @@ fn build_args_and_no_cache_reach_the_engine() {
     // BUNDLE_DIR always /cnab/app.
     assert_eq!(args, "1.2.3|from-cli|/cnab/app|1");
 
+    // The build arguments are part of the stamp: the same ones are up to
+    // date, a changed value rebuilds the image with it.
+    let same = bundle
+        .build()
+        .args(["--build-arg", "EXTRA=from-cli"])
+        .output()
+        .unwrap();
+    assert!(same.status.success());
+    let stdout = String::from_utf8_lossy(&same.stdout);
+    assert!(stdout.contains("Bundle is up-to-date!"), "{stdout}");
+    let changed = bundle
+        .build()
+        .args(["--build-arg", "EXTRA=changed"])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&changed.stdout);
+    assert!(
+        changed.status.success(),
+        "{}",
+        String::from_utf8_lossy(&changed.stderr)
+    );
+    assert!(!stdout.contains("up-to-date"), "{stdout}");
+    let args = docker(&[
+        "run",
+        "--rm",
+        "--entrypoint",
+        "cat",
+        &reference,
+        "/build-args",
+    ])
+    .unwrap();
+    assert_eq!(args, "1.2.3|changed|/cnab/app|1");
+    // Their values never reach bundle.json, only their digest does.
+    let bundle_json = std::fs::read_to_string(bundle.dir.join(".cnab/bundle.json")).unwrap();
+    assert!(!bundle_json.contains("changed"), "{bundle_json}");
+
     // --no-cache: nothing from the cache, even the mixin's layer.
     std::fs::write(bundle.dir.join("helpers.sh"), "#!/bin/sh\necho edited\n").unwrap();
     let out = bundle.build().arg("--no-cache").output().unwrap();

@@ -46,4 +46,10 @@ impl PorterHome {
     pub fn answers_dir(&self) -> PathBuf {
         self.root.join("cache").join("answers")
     }
+
+    /// The porter runtime the invocation image carries (Porter's
+    /// `runtimes/porter-runtime`); `cargo xtask install` puts it there.
+    pub fn runtime_path(&self) -> PathBuf {
+        self.root.join("runtimes").join("porter-runtime")
+    }
 }

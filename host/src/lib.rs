@@ -13,6 +13,8 @@ pub mod cnab;
 pub mod docker;
 pub mod dockerfile;
 mod fsmeta;
+mod go;
 pub mod home;
+pub mod layout;
 pub mod manifest;
 pub mod mixin;

@@ -10,10 +10,8 @@ use anyhow::Result;
 use serde_json::Value;
 
 use crate::dockerfile::{self, MixinLines};
+use crate::layout::APP_DIR;
 use crate::manifest::Manifest;
-
-/// Where the bundle's files live inside the image (Porter's `BUNDLE_DIR`).
-pub const BUNDLE_DIR: &str = "/cnab/app";
 
 /// The longest build argument value Porter accepts.
 pub const MAX_BUILD_ARG_LEN: usize = 5000;
@@ -77,7 +75,7 @@ pub fn build_args(
     for (name, value) in cli_args {
         args.insert(name.clone(), value.clone());
     }
-    args.insert("BUNDLE_DIR".to_string(), BUNDLE_DIR.to_string());
+    args.insert("BUNDLE_DIR".to_string(), APP_DIR.to_string());
     for (name, value) in &args {
         if value.len() > MAX_BUILD_ARG_LEN {
             anyhow::bail!(

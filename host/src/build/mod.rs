@@ -3,37 +3,46 @@
 //! image carries), build the invocation image, and decide whether anything
 //! needs rebuilding.
 //!
-//! Stages, in order (DESIGN.md section 2): manifest -> up-to-date check ->
-//! lint -> mixins' build hooks -> Dockerfile -> bundle.json -> stage
-//! `.cnab/` -> image (through an [`ImageEngine`], `crate::docker` for the
-//! Docker engine) -> record the image and swap the staged `.cnab/` in.
+//! The stages, each a function below, in order (ARCHITECTURE.md, "The
+//! pipeline"): [`load`] (porter.yaml, overrides, the installed mixins, the
+//! stamp's digest) -> [`is_up_to_date`] -> [`lint_or_fail`] -> [`render`]
+//! (the mixins' build hooks, the Dockerfile, bundle.json) -> `stage`
+//! (`.cnab/` beside the current one) -> [`Prepared::finish`] (the image,
+//! through an [`ImageEngine`], `crate::docker` for the Docker engine; then
+//! the image recorded and the staged `.cnab/` swapped in).
+//!
+//! [`prepare`] runs the stages up to the image and hands back what the user
+//! should read before it starts (warnings); [`build`] is both halves. The
+//! library prints nothing.
 
 mod files;
 mod image;
 mod stage;
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
 use md5::{Digest, Md5};
 use serde_json::Value;
 
-use crate::cnab::{self, BundleInputs, InvocationImage, MixinRecord};
+use crate::cnab::{self, BundleInputs, InvocationImage, MixinRecord, StampInputs};
 use crate::dockerfile::{self, MixinLines, Template};
-use crate::manifest::{self, Diagnostic, LoadedManifest};
+use crate::home::PorterHome;
+use crate::manifest::{self, Diagnostic, LoadedManifest, ManifestErrors};
 use crate::mixin::memo::{MemoKey, PORTER_NAMESPACE};
 use crate::mixin::{BuildRequest, InstalledMixin, MixinHost};
 
 pub use files::bundle_files;
-pub use image::{BUNDLE_DIR, BuiltImage, ImageEngine, ImageRequest, MAX_BUILD_ARG_LEN};
-pub use stage::RUN_SCRIPT;
+pub use image::{BuiltImage, ImageEngine, ImageRequest, MAX_BUILD_ARG_LEN};
 
 /// The platform every invocation image is built for.
 pub const PLATFORM: &str = "linux/amd64";
 /// Porter's version as recorded in bundles this porter builds.
 pub const PORTER_VERSION: &str = concat!("v", env!("CARGO_PKG_VERSION"));
-/// Porter records its commit; a build from a source tree has none to give.
-pub const PORTER_COMMIT: &str = "";
+/// The commit porter was built from (`unknown` outside a git checkout),
+/// recorded in bundle.json as Porter records its own.
+pub const PORTER_COMMIT: &str = env!("PORTER_COMMIT");
 
 /// What `porter build` was asked to do.
 #[derive(Debug, Clone, Default)]
@@ -52,6 +61,12 @@ pub struct BuildOptions {
     /// Build the image without the engine's layer cache.
     pub no_cache: bool,
     pub force: bool,
+    /// `--preserve-tags`: recorded in the stamp, for publishing to keep the
+    /// referenced images' tags, as Porter records it.
+    pub preserve_tags: bool,
+    /// Porter's experimental `full-control-dockerfile`: the custom template
+    /// is used as it is, nothing inserted or appended.
+    pub full_control_dockerfile: bool,
 }
 
 /// What a build produced.
@@ -63,16 +78,168 @@ pub struct BuildOutcome {
     pub invocation_image: String,
     /// The image built, when an engine built one.
     pub built_image: Option<BuiltImage>,
+    /// What the user should know (manifest, lint, mixins, Dockerfile); none
+    /// of it stopped the build. Each ends without a newline.
+    pub warnings: Vec<String>,
 }
 
 /// Builds the bundle: everything, with the image built by `engine`, or all
-/// but the image without one (`--no-image`). Warnings (manifest, lint,
-/// mixins) go to stderr as they are found, before the engine's progress.
+/// but the image without one (`--no-image`).
 pub fn build(
     options: &BuildOptions,
     host: &MixinHost,
     engine: Option<&dyn ImageEngine>,
 ) -> Result<BuildOutcome> {
+    prepare(options, host, engine)?.finish(engine)
+}
+
+/// A build whose `.cnab/` is staged and whose image is yet to be built.
+pub struct Prepared {
+    outcome: BuildOutcome,
+    /// `None` when the bundle is up to date.
+    pending: Option<Pending>,
+}
+
+struct Pending {
+    staged: stage::StagedCnab,
+    context_dir: PathBuf,
+    manifest: manifest::Manifest,
+    rendered: Rendered,
+    build_args: Vec<(String, String)>,
+    no_cache: bool,
+}
+
+/// Every stage before the image. `engine` is only asked whether the image
+/// the last build recorded is still there.
+pub fn prepare(
+    options: &BuildOptions,
+    host: &MixinHost,
+    engine: Option<&dyn ImageEngine>,
+) -> Result<Prepared> {
+    let mut warnings = Vec::new();
+    let loaded = load(options, host, engine.is_some(), &mut warnings)?;
+    let cnab_dir = options.dir.join(".cnab");
+    let up_to_date = !options.force && is_up_to_date(&cnab_dir, &loaded, engine)?;
+    let mut outcome = BuildOutcome {
+        up_to_date,
+        cnab_dir,
+        invocation_image: loaded.invocation_image.clone(),
+        built_image: None,
+        warnings: Vec::new(),
+    };
+    // Porter's order: an unchanged bundle is not even linted again.
+    if up_to_date {
+        outcome.warnings = warnings;
+        return Ok(Prepared {
+            outcome,
+            pending: None,
+        });
+    }
+    if !options.no_lint {
+        lint_or_fail(&loaded.manifest, host, &mut warnings)?;
+    }
+    let rendered = render(options, &loaded, host, &mut warnings)?;
+    let runtime = installed_runtime(host.home(), &mut warnings);
+    let staged = stage::stage(
+        &options.dir,
+        &stage::Staged {
+            dockerfile: &rendered.dockerfile,
+            bundle_json: &cnab::to_canonical_json(&rendered.bundle),
+            manifest_text: &loaded.text,
+            mixins: loaded
+                .mixins
+                .iter()
+                .map(|m| (m.name.clone(), m.wasm_path()))
+                .collect(),
+            runtime,
+        },
+    )?;
+    outcome.warnings = warnings;
+    Ok(Prepared {
+        outcome,
+        pending: Some(Pending {
+            staged,
+            context_dir: options.dir.clone(),
+            manifest: loaded.manifest.manifest,
+            rendered,
+            build_args: options.build_args.clone(),
+            no_cache: options.no_cache || options.force,
+        }),
+    })
+}
+
+impl Prepared {
+    /// What the user should read before the image is built.
+    pub fn warnings(&self) -> &[String] {
+        &self.outcome.warnings
+    }
+
+    /// Builds the image with `engine` (none: `--no-image`), records it in
+    /// the staged bundle.json and swaps the staged `.cnab/` in. Only a build
+    /// that produced its image is ever recorded.
+    pub fn finish(self, engine: Option<&dyn ImageEngine>) -> Result<BuildOutcome> {
+        let Prepared {
+            mut outcome,
+            pending,
+        } = self;
+        let Some(Pending {
+            staged,
+            context_dir,
+            manifest,
+            mut rendered,
+            build_args,
+            no_cache,
+        }) = pending
+        else {
+            return Ok(outcome);
+        };
+        if let Some(engine) = engine {
+            let request = ImageRequest {
+                context_dir: &context_dir,
+                cnab_dir: staged.path(),
+                dockerfile: ".cnab/Dockerfile",
+                tag: &outcome.invocation_image,
+                build_args: image::build_args(&manifest, &rendered.dockerfile, &build_args)?,
+                labels: image::labels(&manifest),
+                no_cache,
+                mixin_lines: &rendered.mixin_lines,
+            };
+            let built = engine.build_image(&request)?;
+            rendered.image.image_id = Some(built.id.clone());
+            rendered.image.size = built.size;
+            cnab::set_invocation_image(&mut rendered.bundle, &rendered.image);
+            staged.replace_bundle_json(&cnab::to_canonical_json(&rendered.bundle))?;
+            outcome.built_image = Some(built);
+        }
+        outcome.cnab_dir = staged.commit()?;
+        Ok(outcome)
+    }
+}
+
+/// The manifest as the build reads it, the mixins it gets and the stamp's
+/// digest of everything that goes into the build.
+struct Loaded {
+    /// porter.yaml with `--name`, `--version` and `--custom` applied: the
+    /// text the image and the stamp carry.
+    text: String,
+    manifest: LoadedManifest,
+    /// What each declaration under `mixins:` resolved to, in that order.
+    mixins: Vec<InstalledMixin>,
+    records: Vec<MixinRecord>,
+    digest: String,
+    invocation_image: String,
+}
+
+/// Reads porter.yaml (through the manifest loader's checks), applies the
+/// overrides, checks it (remembered for an unchanged text), resolves the
+/// mixins and computes the stamp's digest. `with_image`: the build
+/// arguments go into the image, and so into the digest.
+fn load(
+    options: &BuildOptions,
+    host: &MixinHost,
+    with_image: bool,
+    warnings: &mut Vec<String>,
+) -> Result<Loaded> {
     let dir = &options.dir;
     if !dir.is_dir() {
         bail!(
@@ -87,140 +254,118 @@ pub fn build(
             clash.display()
         );
     }
-    let manifest_text = std::fs::read_to_string(&options.file).with_context(|| {
-        format!(
-            "could not find {}: run porter in the bundle's directory, or pass --file (or --dir)",
-            options.file.display()
-        )
-    })?;
-    let manifest_text = apply_overrides(&options.file, &manifest_text, options)?;
-    // The checks of an unchanged porter.yaml are answered from memory.
-    let loaded = manifest::load_str_with(&options.file, manifest_text.clone(), |text, check| {
+    let text = manifest::read_file(&options.file)?;
+    let text = apply_overrides(&options.file, &text, options)?;
+    let manifest = manifest::load_str_with(&options.file, text.clone(), |text, check| {
         let key = MemoKey::builder(PORTER_NAMESPACE, "manifest-check")
             .field(text)
             .finish();
         host.remembered(&key, check)
     })?;
-    for warning in &loaded.warnings {
-        warn(warning.to_string());
-    }
+    warnings.extend(manifest.warnings.iter().map(Diagnostic::to_string));
 
-    // Porter's order: an unchanged bundle is not even linted again.
-    let mixins = resolve_mixins(&loaded, host)?;
+    let mixins = resolve_mixins(&manifest, host)?;
     let records: Vec<MixinRecord> = mixins.iter().map(MixinRecord::from).collect();
-    let files = bundle_files(dir)?;
-    let digest = cnab::manifest_digest(&manifest_text, PORTER_VERSION, &records, &files);
-    let invocation_image = invocation_image_name(&loaded.manifest)?;
-    let cnab_dir = dir.join(".cnab");
-
-    if !options.force && is_up_to_date(&cnab_dir, &digest, &invocation_image, engine)? {
-        return Ok(BuildOutcome {
-            up_to_date: true,
-            cnab_dir,
-            invocation_image,
-            built_image: None,
-        });
-    }
-
-    if !options.no_lint {
-        lint_or_fail(&loaded, host)?;
-    }
-    let mixin_lines = mixin_dockerfile_lines(&loaded, host, &mixins)?;
-    let dockerfile_text = generate_dockerfile(options, &loaded, &mixin_lines)?;
-
-    let mut image = InvocationImage {
-        image: invocation_image.clone(),
-        content_digest: None,
-        image_id: None,
-        size: None,
-    };
-    let mut bundle = cnab::bundle_json(&BundleInputs {
-        manifest: &loaded.manifest,
-        manifest_text: &manifest_text,
-        porter_version: PORTER_VERSION,
-        porter_commit: PORTER_COMMIT,
-        mixins: &records,
-        invocation_image: &image,
-        manifest_digest: &digest,
-        preserve_tags: false,
-    });
-    let bundle_bytes = cnab::to_canonical_json(&bundle);
-    let runtime = installed_runtime(host);
-    if runtime.is_none() {
-        warn(
-            "warning: no porter runtime is installed (PORTER_HOME/runtimes/porter-runtime), so the image carries none; \
-             `cargo xtask install` installs one"
-                .to_string(),
-        );
-    }
-    let staged = stage::Staged {
-        dockerfile: &dockerfile_text,
-        bundle_json: &bundle_bytes,
-        manifest_text: &manifest_text,
-        mixins: mixins
-            .iter()
-            .map(|m| (m.name.clone(), m.wasm_path()))
-            .collect(),
-        runtime,
-    };
-    let staged = stage::stage(dir, &staged)?;
-
-    let built_image = match engine {
-        Some(engine) => {
-            let request = ImageRequest {
-                context_dir: dir,
-                cnab_dir: staged.path(),
-                dockerfile: ".cnab/Dockerfile",
-                tag: &invocation_image,
-                build_args: image::build_args(
-                    &loaded.manifest,
-                    &dockerfile_text,
-                    &options.build_args,
-                )?,
-                labels: image::labels(&loaded.manifest),
-                no_cache: options.no_cache || options.force,
-                mixin_lines: &mixin_lines,
-            };
-            let built = engine.build_image(&request)?;
-            // Recorded in the staged bundle.json, swapped in just below:
-            // only a build that produced an image is ever recorded.
-            image.image_id = Some(built.id.clone());
-            image.size = built.size;
-            cnab::set_invocation_image(&mut bundle, &image);
-            staged.replace_bundle_json(&cnab::to_canonical_json(&bundle))?;
-            Some(built)
+    let build_args = if with_image {
+        // As the engine gets them: a later value for a name wins.
+        options.build_args.iter().cloned().collect()
+    } else {
+        if !options.build_args.is_empty() {
+            warnings.push(unused_build_args(&options.build_args));
         }
-        None => None,
+        BTreeMap::new()
     };
-    let cnab_dir = staged.commit()?;
-    Ok(BuildOutcome {
-        up_to_date: false,
-        cnab_dir,
+    let digest = cnab::manifest_digest(&StampInputs {
+        manifest_text: &text,
+        porter_version: PORTER_VERSION,
+        mixins: &records,
+        files: &bundle_files(dir)?,
+        build_args: &build_args,
+    });
+    let invocation_image = invocation_image_name(&manifest.manifest)?;
+    Ok(Loaded {
+        text,
+        manifest,
+        mixins,
+        records,
+        digest,
         invocation_image,
-        built_image,
     })
 }
 
-fn warn(warning: String) {
-    eprintln!("{warning}\n");
+fn unused_build_args(args: &[(String, String)]) -> String {
+    let mut names: Vec<&str> = args.iter().map(|(name, _)| name.as_str()).collect();
+    names.dedup();
+    format!(
+        "warning: --build-arg {} is unused: --no-image builds no image",
+        names.join(", ")
+    )
 }
 
-/// Porter's lint before a build: warnings shown, errors stop the build.
-fn lint_or_fail(loaded: &LoadedManifest, host: &MixinHost) -> Result<()> {
+/// Porter's lint before a build: warnings kept, errors stop the build.
+fn lint_or_fail(
+    loaded: &LoadedManifest,
+    host: &MixinHost,
+    warnings: &mut Vec<String>,
+) -> Result<()> {
     let findings = manifest::lint::lint(loaded, host)?;
-    let (errors, others): (Vec<_>, Vec<_>) = findings.into_iter().partition(Diagnostic::is_error);
-    others
-        .iter()
-        .filter(|d| !loaded.warnings.contains(d))
-        .for_each(|d| warn(d.to_string()));
-    if !errors.is_empty() {
-        let shown: Vec<String> = errors.iter().map(Diagnostic::to_string).collect();
-        bail!(
-            "{}\n\nlint errors were detected. Rerun with --no-lint to ignore the errors",
-            shown.join("\n\n")
-        );
+    if findings.iter().any(Diagnostic::is_error) {
+        return Err(ManifestErrors {
+            file: loaded.source.path.clone(),
+            diagnostics: findings,
+            next_step: Some(
+                "lint errors were detected. Rerun with --no-lint to ignore the errors".into(),
+            ),
+        }
+        .into());
     }
+    warnings.extend(
+        findings
+            .iter()
+            .filter(|d| !loaded.warnings.contains(d))
+            .map(Diagnostic::to_string),
+    );
     Ok(())
+}
+
+/// What the build writes: the mixins' lines, the Dockerfile and bundle.json
+/// (with its invocation image not built yet).
+struct Rendered {
+    mixin_lines: Vec<MixinLines>,
+    dockerfile: String,
+    bundle: Value,
+    image: InvocationImage,
+}
+
+fn render(
+    options: &BuildOptions,
+    loaded: &Loaded,
+    host: &MixinHost,
+    warnings: &mut Vec<String>,
+) -> Result<Rendered> {
+    let mixin_lines = mixin_dockerfile_lines(&loaded.manifest, host, &loaded.mixins, warnings)?;
+    let dockerfile = generate_dockerfile(options, &loaded.manifest, &mixin_lines, warnings)?;
+    let image = InvocationImage {
+        image: loaded.invocation_image.clone(),
+        image_id: None,
+        size: None,
+    };
+    let bundle = cnab::bundle_json(&BundleInputs {
+        manifest: &loaded.manifest.manifest,
+        manifest_text: &loaded.text,
+        porter_version: PORTER_VERSION,
+        porter_commit: PORTER_COMMIT,
+        mixins: &loaded.records,
+        invocation_image: &image,
+        manifest_digest: &loaded.digest,
+        preserve_tags: options.preserve_tags,
+    });
+    Ok(Rendered {
+        mixin_lines,
+        dockerfile,
+        bundle,
+        image,
+    })
 }
 
 /// Each declared mixin's Dockerfile lines, in declaration order.
@@ -228,19 +373,29 @@ fn mixin_dockerfile_lines(
     loaded: &LoadedManifest,
     host: &MixinHost,
     mixins: &[InstalledMixin],
+    warnings: &mut Vec<String>,
 ) -> Result<Vec<MixinLines>> {
     let mut all = Vec::with_capacity(mixins.len());
     for installed in mixins {
-        let (lines, mixin_warnings) = run_build_hook(loaded, host, installed)?;
-        for w in mixin_warnings {
-            warn(format!(
-                "warning: mixin {} {}: {w}",
-                installed.name, installed.version
-            ));
-        }
+        let (config, actions) = manifest::lint::mixin_input(&loaded.manifest, &installed.name);
+        let output = host.build_hook(
+            installed,
+            &BuildRequest {
+                config,
+                actions,
+                platform: PLATFORM.to_string(),
+            },
+        )?;
+        let label = format!("{} {}", installed.name, installed.version);
+        warnings.extend(
+            output
+                .warnings
+                .iter()
+                .map(|w| format!("warning: mixin {label}: {w}")),
+        );
         all.push(MixinLines {
             mixin: installed.name.clone(),
-            lines,
+            lines: output.dockerfile_lines,
         });
     }
     Ok(all)
@@ -252,6 +407,7 @@ fn generate_dockerfile(
     options: &BuildOptions,
     loaded: &LoadedManifest,
     mixin_lines: &[MixinLines],
+    warnings: &mut Vec<String>,
 ) -> Result<String> {
     let dir = &options.dir;
     let template_text = match &loaded.manifest.dockerfile {
@@ -269,7 +425,7 @@ fn generate_dockerfile(
     let template = match &template_text {
         Some(text) => Template::Custom {
             text,
-            verbatim: full_control_dockerfile(),
+            verbatim: options.full_control_dockerfile,
         },
         None => Template::Default,
     };
@@ -283,9 +439,11 @@ fn generate_dockerfile(
         manifest_in_context,
     };
     let text = dockerfile::generate(template, mixin_lines, &dockerfile_options)?;
-    for w in dockerfile::warnings(template, mixin_lines) {
-        warn(format!("warning: {w}"));
-    }
+    warnings.extend(
+        dockerfile::warnings(template, mixin_lines)
+            .into_iter()
+            .map(|w| format!("warning: {w}")),
+    );
     Ok(text)
 }
 
@@ -331,7 +489,8 @@ fn apply_overrides(path: &Path, text: &str, options: &BuildOptions) -> Result<St
     Ok(serde_saphyr::to_string(&document)?)
 }
 
-/// The installed version of each declared mixin, in declaration order.
+/// The installed version of each declared mixin, in declaration order; the
+/// ones that cannot be resolved are reported together, each at its line.
 fn resolve_mixins(loaded: &LoadedManifest, host: &MixinHost) -> Result<Vec<InstalledMixin>> {
     let mut resolved = Vec::new();
     let mut problems = Vec::new();
@@ -343,59 +502,34 @@ fn resolve_mixins(loaded: &LoadedManifest, host: &MixinHost) -> Result<Vec<Insta
             Ok(installed) => resolved.push(installed),
             Err(e) => {
                 let at = loaded.source.locations.value(&declaration.pointer);
-                problems.push(
-                    Diagnostic::error(&loaded.source, at, e.message)
-                        .hint(e.hint)
-                        .to_string(),
-                );
+                problems.push(Diagnostic::error(&loaded.source, at, e.message).hint(e.hint));
             }
         }
     }
     if !problems.is_empty() {
-        bail!("{}", problems.join("\n\n"));
+        return Err(ManifestErrors {
+            file: loaded.source.path.clone(),
+            diagnostics: problems,
+            next_step: None,
+        }
+        .into());
     }
     Ok(resolved)
 }
 
-/// One mixin's Dockerfile lines and warnings, from its build hook.
-fn run_build_hook(
-    loaded: &LoadedManifest,
-    host: &MixinHost,
-    installed: &InstalledMixin,
-) -> Result<(Vec<String>, Vec<String>)> {
-    let (config, actions) = manifest::lint::mixin_input(&loaded.manifest, &installed.name);
-    let output = host.build_hook(
-        installed,
-        &BuildRequest {
-            config,
-            actions,
-            platform: PLATFORM.to_string(),
-        },
-    )?;
-    Ok((output.dockerfile_lines, output.warnings))
-}
-
-/// Porter's experimental `full-control-dockerfile` (set in
-/// `PORTER_EXPERIMENTAL`, comma-separated, as Porter reads it): the custom
-/// template is used as it is, nothing inserted or appended.
-fn full_control_dockerfile() -> bool {
-    std::env::var("PORTER_EXPERIMENTAL").is_ok_and(|flags| {
-        flags
-            .split(',')
-            .any(|f| f.trim() == "full-control-dockerfile")
-    })
-}
-
-/// A porter runtime for the image, when one is installed in
-/// `PORTER_HOME/runtimes/porter-runtime` (Porter's layout).
-fn installed_runtime(host: &MixinHost) -> Option<PathBuf> {
-    let path = host
-        .store()
-        .dir()
-        .parent()?
-        .join("runtimes")
-        .join("porter-runtime");
-    path.is_file().then_some(path)
+/// A porter runtime for the image, when one is installed (Porter's
+/// `PORTER_HOME/runtimes/porter-runtime`); a warning when none is.
+fn installed_runtime(home: &PorterHome, warnings: &mut Vec<String>) -> Option<PathBuf> {
+    let path = home.runtime_path();
+    if path.is_file() {
+        return Some(path);
+    }
+    warnings.push(format!(
+        "warning: no porter runtime is installed ({}), so the image carries none; \
+         `cargo xtask install` installs one",
+        path.display()
+    ));
+    None
 }
 
 /// The bundle's reference: `reference`, or `<registry>/<name>`, tagged
@@ -440,8 +574,7 @@ pub fn invocation_image_name(m: &manifest::Manifest) -> Result<String> {
 /// wanted, the image that build recorded is still the one the tag names.
 fn is_up_to_date(
     cnab_dir: &Path,
-    digest: &str,
-    reference: &str,
+    loaded: &Loaded,
     engine: Option<&dyn ImageEngine>,
 ) -> Result<bool> {
     let Ok(text) = std::fs::read(cnab_dir.join("bundle.json")) else {
@@ -453,14 +586,14 @@ fn is_up_to_date(
     let recorded = bundle
         .pointer("/custom/sh.porter/manifestDigest")
         .and_then(Value::as_str);
-    if recorded != Some(digest) || !cnab_dir.join("Dockerfile").is_file() {
+    if recorded != Some(loaded.digest.as_str()) || !cnab_dir.join("Dockerfile").is_file() {
         return Ok(false);
     }
     let Some(engine) = engine else {
         return Ok(true);
     };
     match cnab::recorded_image_id(&bundle) {
-        Some(id) => engine.has_image(reference, id),
+        Some(id) => engine.has_image(&loaded.invocation_image, id),
         None => Ok(false),
     }
 }

@@ -27,8 +27,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use anyhow::{Context, Result};
 
-/// The entrypoint: the CNAB runtime contract runs `/cnab/app/run`.
-pub const RUN_SCRIPT: &str = "#!/usr/bin/env bash\nset -euo pipefail\n\nexport PORTER_HOME=/cnab/app\nexec /cnab/app/runtimes/porter-runtime run -f /cnab/app/porter.yaml \"$@\"\n";
+use crate::layout::RUN_SCRIPT;
 
 /// Inside `.cnab/`: the build before it, kept to be the next build's
 /// staging directory. Making and removing directories is what writing

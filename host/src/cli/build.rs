@@ -3,7 +3,7 @@
 use anyhow::Result;
 use clap::Args;
 
-use super::lint::BundleLocation;
+use super::shared::BundleLocation;
 use crate::build::{self, BuildOptions, ImageEngine};
 use crate::docker::Engine;
 use crate::home::PorterHome;
@@ -37,6 +37,9 @@ pub struct BuildCommand {
     /// Write .cnab/ (Dockerfile, bundle.json, staged files) but do not build the image
     #[arg(long)]
     pub no_image: bool,
+    /// Record that publishing keeps the tags of the images the bundle references
+    #[arg(long)]
+    pub preserve_tags: bool,
 }
 
 fn parse_key_value(text: &str) -> Result<(String, String), String> {
@@ -47,10 +50,9 @@ fn parse_key_value(text: &str) -> Result<(String, String), String> {
 }
 
 pub fn run(command: BuildCommand) -> Result<()> {
-    let dir = command.bundle.dir.clone().unwrap_or_else(|| ".".into());
     let options = BuildOptions {
         file: command.bundle.manifest_path(),
-        dir,
+        dir: command.bundle.dir(),
         name: command.name,
         version: command.version,
         custom: command.custom,
@@ -58,6 +60,8 @@ pub fn run(command: BuildCommand) -> Result<()> {
         no_lint: command.no_lint,
         no_cache: command.no_cache,
         force: command.force,
+        preserve_tags: command.preserve_tags,
+        full_control_dockerfile: experimental("full-control-dockerfile"),
     };
     let host = MixinHost::new(&PorterHome::from_env()?)?;
     // Connected first: an engine that is down is reported before any work.
@@ -66,11 +70,13 @@ pub fn run(command: BuildCommand) -> Result<()> {
     } else {
         Some(Engine::connect()?)
     };
-    let outcome = build::build(
-        &options,
-        &host,
-        engine.as_ref().map(|e| e as &dyn ImageEngine),
-    )?;
+    let engine = engine.as_ref().map(|e| e as &dyn ImageEngine);
+    let prepared = build::prepare(&options, &host, engine)?;
+    // Before the engine's progress, which can be long.
+    for warning in prepared.warnings() {
+        eprintln!("{warning}\n");
+    }
+    let outcome = prepared.finish(engine)?;
     if outcome.up_to_date {
         println!("Bundle is up-to-date!");
         return Ok(());
@@ -90,4 +96,11 @@ pub fn run(command: BuildCommand) -> Result<()> {
         ),
     }
     Ok(())
+}
+
+/// Whether Porter's experimental `flag` is on: `PORTER_EXPERIMENTAL` is a
+/// comma-separated list, as Porter reads it.
+fn experimental(flag: &str) -> bool {
+    std::env::var("PORTER_EXPERIMENTAL")
+        .is_ok_and(|flags| flags.split(',').any(|f| f.trim() == flag))
 }

@@ -1,39 +1,13 @@
 //! `porter lint`: validate porter.yaml, run Porter's lint rules and each
 //! declared mixin's.
 
-use std::path::PathBuf;
-
 use anyhow::Result;
 use clap::Args;
 
-use super::output::OutputFormat;
+use super::shared::{BundleLocation, OutputFormat};
 use crate::home::PorterHome;
 use crate::manifest::{self, Diagnostic, Severity};
 use crate::mixin::MixinHost;
-
-/// Where the bundle is: Porter's `--file` and `--dir`.
-#[derive(Debug, Clone, Args)]
-pub struct BundleLocation {
-    /// Path to the porter manifest, relative to --dir (default: porter.yaml in --dir)
-    #[arg(short, long, value_name = "PATH")]
-    pub file: Option<PathBuf>,
-    /// The bundle's directory (default: the current directory)
-    #[arg(short, long, value_name = "DIR")]
-    pub dir: Option<PathBuf>,
-}
-
-impl BundleLocation {
-    /// As Porter resolves it: `--file` relative to `--dir` when both are
-    /// given, else relative to the current directory.
-    pub fn manifest_path(&self) -> PathBuf {
-        match (&self.file, &self.dir) {
-            (Some(file), Some(dir)) if file.is_relative() => dir.join(file),
-            (Some(file), _) => file.clone(),
-            (None, Some(dir)) => dir.join("porter.yaml"),
-            (None, None) => PathBuf::from("porter.yaml"),
-        }
-    }
-}
 
 #[derive(Debug, Args)]
 pub struct LintCommand {
@@ -79,7 +53,7 @@ pub fn print_findings(format: OutputFormat, findings: &[Diagnostic]) -> Result<(
             }
             Ok(())
         }
-        other => super::output::print_structured(
+        other => super::shared::print_structured(
             other,
             &findings.iter().map(Finding::from).collect::<Vec<_>>(),
         ),

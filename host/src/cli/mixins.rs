@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use anyhow::Result;
 use clap::Subcommand;
 
-use super::output::{OutputFormat, print_structured, print_table};
+use super::shared::{OutputFormat, print_structured, print_table};
 use crate::home::PorterHome;
 use crate::mixin::{InstallRequest, InstalledMixin, MixinHost, MixinStore};
 

@@ -4,20 +4,20 @@
 mod build;
 mod lint;
 mod mixins;
-mod output;
 mod schema;
+mod shared;
 
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
-pub use output::OutputFormat;
+pub use shared::OutputFormat;
 
 /// Version line: porter's own version and the mixin contract it speaks.
 const LONG_VERSION: &str = concat!(
     env!("CARGO_PKG_VERSION"),
-    " (mixin contract ",
-    "porter:mixin@1.0.0",
+    " (mixin contract porter:mixin@",
+    env!("PORTER_MIXIN_CONTRACT"),
     ")"
 );
 
@@ -62,7 +62,11 @@ pub fn main() -> ExitCode {
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
-            eprintln!("Error: {error}");
+            // A report of diagnostics says `error:` in each of them.
+            match error.downcast_ref::<crate::manifest::ManifestErrors>() {
+                Some(report) => eprintln!("{report}"),
+                None => eprintln!("Error: {error}"),
+            }
             for cause in error.chain().skip(1) {
                 eprintln!("  caused by: {}", cause.to_string().replace('\n', "\n  "));
             }

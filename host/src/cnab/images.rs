@@ -14,9 +14,6 @@ pub(super) fn invocation_images(image: &InvocationImage) -> Value {
     let mut entry = Map::new();
     entry.insert("imageType".into(), "docker".into());
     entry.insert("image".into(), image.image.clone().into());
-    if let Some(digest) = image.content_digest.as_deref().filter(|d| !d.is_empty()) {
-        entry.insert("contentDigest".into(), digest.into());
-    }
     if let Some(size) = image.size {
         entry.insert("size".into(), size.into());
     }

@@ -43,7 +43,7 @@ use serde_json::{Map, Value};
 
 use crate::manifest::Manifest;
 
-pub use stamp::{BundleFile, manifest_digest};
+pub use stamp::{BundleFile, StampInputs, manifest_digest};
 
 /// The CNAB Core version Porter's bundles declare (cnab-go's default,
 /// from `cnab-core-1.2.0`).
@@ -57,7 +57,7 @@ const PORTER_INTERNAL: &str = "porter-internal";
 pub struct MixinRecord {
     pub name: String,
     /// Porter's key: the mixin's version.
-    pub version: String,
+    pub version: semver::Version,
     /// `sha256:<hex>` of the mixin's `.wasm`.
     pub digest: String,
     /// Where the mixin was installed from.
@@ -68,7 +68,7 @@ impl From<&crate::mixin::InstalledMixin> for MixinRecord {
     fn from(installed: &crate::mixin::InstalledMixin) -> Self {
         MixinRecord {
             name: installed.name.clone(),
-            version: installed.version.to_string(),
+            version: installed.version.clone(),
             digest: installed.digest.clone(),
             source: installed.source.clone(),
         }
@@ -78,11 +78,11 @@ impl From<&crate::mixin::InstalledMixin> for MixinRecord {
 /// The bundle's installer image.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct InvocationImage {
-    /// The reference the build tags the image with.
+    /// The reference the build tags the image with. No `contentDigest` is
+    /// written: that is the registry's digest, known once the image is
+    /// pushed, and a local image ID is not one (CNAB runtimes compare it
+    /// with the registry's).
     pub image: String,
-    /// The registry (manifest) digest, `sha256:...`, once known. A local
-    /// image ID is not one: CNAB runtimes compare this with the registry.
-    pub content_digest: Option<String>,
     /// The engine's ID of the image this build produced, recorded as the
     /// label [`IMAGE_ID_LABEL`]; `None` until an image is built.
     pub image_id: Option<String>,
@@ -122,7 +122,8 @@ pub struct BundleInputs<'a> {
     pub invocation_image: &'a InvocationImage,
     /// From [`manifest_digest`]; the next build compares it.
     pub manifest_digest: &'a str,
-    /// `--preserve-tags` (images kept their tags): recorded in the stamp.
+    /// `porter build --preserve-tags`: recorded in the stamp, where
+    /// publishing reads it (images keep their tags).
     pub preserve_tags: bool,
 }
 
@@ -254,6 +255,11 @@ pub const DELIBERATE_DIFFERENCES: &[Difference] = &[
         why: "where the mixin was installed from (file, URL, feed, OCI reference), so the pinned component can be fetched again",
     },
     Difference {
+        pointer: "/custom/sh.porter/mixins/*/version",
+        kind: DifferenceKind::OwnValue,
+        why: "the version the mixin component reports, as semver (`1.2.3`): Porter records its mixins' own version strings, which carry a leading `v`",
+    },
+    Difference {
         pointer: "/custom/sh.porter/version",
         kind: DifferenceKind::OwnValue,
         why: "the version of this implementation, not of Porter",
@@ -266,17 +272,12 @@ pub const DELIBERATE_DIFFERENCES: &[Difference] = &[
     Difference {
         pointer: "/custom/sh.porter/manifestDigest",
         kind: DifferenceKind::OwnValue,
-        why: "also covers each mixin's digest (a rebuilt mixin of the same version invalidates the bundle), and the Porter version it hashes is ours",
+        why: "also covers each mixin's digest (a rebuilt mixin of the same version invalidates the bundle) and the image's build arguments (a changed --build-arg rebuilds), and the Porter version it hashes is ours",
     },
     Difference {
         pointer: "/invocationImages/0/image",
         kind: DifferenceKind::OwnValue,
         why: "the build names and tags the installer image; this module writes what it is given",
-    },
-    Difference {
-        pointer: "/invocationImages/0/contentDigest",
-        kind: DifferenceKind::OwnValue,
-        why: "written whenever the build knows the registry digest; Porter adds it only when publishing",
     },
     Difference {
         pointer: "/requiredExtensions",

@@ -5,11 +5,7 @@
 //! Each function says which Porter function it mirrors (`pkg/manifest`,
 //! `pkg/cnab/config-adapter`, `pkg/cnab` at getporter/porter 9b11297).
 
-/// Where Porter runs the bundle from; relative paths are resolved against it.
-pub const APP_DIR: &str = "/cnab/app";
-
-/// Where CNAB runtimes collect outputs (`config.BundleOutputsDir`).
-pub const OUTPUTS_DIR: &str = "/cnab/app/outputs";
+use crate::layout::{APP_DIR, OUTPUTS_DIR};
 
 /// What a definition describes; the suffix of its name.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -36,19 +32,9 @@ pub fn env_var_name(name: &str) -> String {
     name.chars()
         .map(|c| match c {
             '-' | '.' => '_',
-            c => go_to_upper(c),
+            c => crate::go::to_upper(c),
         })
         .collect()
-}
-
-/// Go's `unicode.ToUpper` maps one rune to one rune; where Rust's full
-/// mapping would give several (`ß` -> `SS`) Go keeps the rune.
-fn go_to_upper(c: char) -> char {
-    let mut upper = c.to_uppercase();
-    match (upper.next(), upper.next()) {
-        (Some(u), None) => u,
-        _ => c,
-    }
 }
 
 /// `addDefinition`: `<name>-parameter`, `<name>-output` or `<name>-state`,

@@ -7,7 +7,7 @@ use serde_json::{Map, Value, json};
 
 use crate::manifest::{BUILTIN_ACTIONS, Manifest, Output, Parameter, ParameterSource};
 
-use super::naming::APP_DIR;
+use crate::layout::APP_DIR;
 
 /// A parameter ready to be mapped (`manifest.ParameterDefinition`).
 #[derive(Debug, Clone)]

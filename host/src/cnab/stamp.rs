@@ -4,6 +4,8 @@
 //! build, compared by the next build to decide whether it is up to date.
 //! From `pkg/cnab/config-adapter/stamp.go`.
 
+use std::collections::BTreeMap;
+
 use base64::Engine;
 use serde_json::{Map, Value, json};
 use sha2::{Digest, Sha256};
@@ -21,30 +23,40 @@ pub struct BundleFile {
     pub executable: bool,
 }
 
+/// Everything the up-to-date check compares.
+#[derive(Debug, Clone, Copy)]
+pub struct StampInputs<'a> {
+    /// porter.yaml as the build reads it (overrides applied).
+    pub manifest_text: &'a str,
+    pub porter_version: &'a str,
+    pub mixins: &'a [MixinRecord],
+    /// The bundle directory's files; walking it (which files count) is the
+    /// caller's job: Porter skips hidden entries and `.cnab`, `.git`,
+    /// `node_modules`, `.porter`, `vendor`.
+    pub files: &'a [BundleFile],
+    /// The image's `--build-arg`s, empty when no image is built.
+    pub build_args: &'a BTreeMap<String, String>,
+}
+
 /// `DigestManifest`: hex SHA-256 over the porter.yaml bytes, the Porter
 /// version, each mixin (sorted by name, then version), and each file of the
 /// bundle directory (sorted by path: path, content hash, `:x` when
-/// executable). Walking the directory (which files count) is the caller's
-/// job; Porter skips hidden entries and `.cnab`, `.git`, `node_modules`,
-/// `.porter`, `vendor`.
+/// executable).
 ///
 /// Unlike Porter, a mixin contributes its digest as well as its name and
-/// version, so a different build of the same version triggers a rebuild.
-pub fn manifest_digest(
-    manifest_text: &str,
-    porter_version: &str,
-    mixins: &[MixinRecord],
-    files: &[BundleFile],
-) -> String {
+/// version, so a different build of the same version triggers a rebuild;
+/// and the build arguments count (names and values, hashed, never written
+/// out), so changing one rebuilds the image.
+pub fn manifest_digest(inputs: &StampInputs) -> String {
     let mut hasher = Sha256::new();
-    hasher.update(manifest_text.as_bytes());
-    hasher.update(porter_version.as_bytes());
-    for mixin in sorted_mixins(mixins) {
+    hasher.update(inputs.manifest_text.as_bytes());
+    hasher.update(inputs.porter_version.as_bytes());
+    for mixin in sorted_mixins(inputs.mixins) {
         hasher.update(mixin.name.as_bytes());
-        hasher.update(mixin.version.as_bytes());
+        hasher.update(mixin.version.to_string().as_bytes());
         hasher.update(mixin.digest.as_bytes());
     }
-    let mut files: Vec<&BundleFile> = files.iter().collect();
+    let mut files: Vec<&BundleFile> = inputs.files.iter().collect();
     files.sort_by(|a, b| a.path.cmp(&b.path));
     for file in files {
         hasher.update(file.path.as_bytes());
@@ -53,25 +65,21 @@ pub fn manifest_digest(
             hasher.update(b":x");
         }
     }
+    // Length-prefixed, so no two argument lists hash alike; nothing is
+    // added without arguments, so such a digest is unchanged from before.
+    for (name, value) in inputs.build_args {
+        for part in [name, value] {
+            hasher.update((part.len() as u64).to_le_bytes());
+            hasher.update(part.as_bytes());
+        }
+    }
     hex::encode(hasher.finalize())
 }
 
-/// Porter's `MixinRecords` order: by name, then by version (semantic when
-/// both parse, else as text).
+/// Porter's `MixinRecords` order: by name, then by version.
 fn sorted_mixins(mixins: &[MixinRecord]) -> Vec<&MixinRecord> {
-    use crate::manifest::constraint::parse_lenient_version;
     let mut sorted: Vec<&MixinRecord> = mixins.iter().collect();
-    sorted.sort_by(|a, b| {
-        a.name.cmp(&b.name).then_with(|| {
-            match (
-                parse_lenient_version(&a.version),
-                parse_lenient_version(&b.version),
-            ) {
-                (Ok(va), Ok(vb)) => va.cmp(&vb),
-                _ => a.version.cmp(&b.version),
-            }
-        })
-    });
+    sorted.sort_by(|a, b| a.name.cmp(&b.name).then_with(|| a.version.cmp(&b.version)));
     sorted
 }
 
@@ -92,7 +100,8 @@ fn mixin_records(mixins: &[MixinRecord]) -> Value {
     let records: Map<String, Value> = sorted_mixins(mixins)
         .into_iter()
         .map(|m| {
-            let record = json!({"version": m.version, "digest": m.digest, "source": m.source});
+            let record =
+                json!({"version": m.version.to_string(), "digest": m.digest, "source": m.source});
             (m.name.clone(), record)
         })
         .collect();

@@ -20,7 +20,7 @@ const PREFIX: &str = "CUSTOM_";
 /// character whose upper case is several characters (`ß`) stays as it is and
 /// becomes `_`, like any other character outside `[A-Z0-9_]`.
 pub fn custom_arg_name(key: &str) -> String {
-    let key: String = key.chars().map(upper_like_go).collect();
+    let key: String = key.chars().map(crate::go::to_upper).collect();
     PREFIX
         .chars()
         .chain(key.chars().map(|c| {
@@ -31,14 +31,6 @@ pub fn custom_arg_name(key: &str) -> String {
             }
         }))
         .collect()
-}
-
-fn upper_like_go(c: char) -> char {
-    let mut upper = c.to_uppercase();
-    match (upper.next(), upper.next()) {
-        (Some(single), None) => single,
-        _ => c,
-    }
 }
 
 /// The `CUSTOM_*` arguments `dockerfile` declares with `ARG`, for the build

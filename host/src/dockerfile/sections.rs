@@ -66,7 +66,7 @@ pub(crate) fn tail(fix_existing_cnab: bool) -> Vec<String> {
             format!("COPY --from={STAGE} {STAGE_DIR} /cnab"),
             "USER ${BUNDLE_UID}".into(),
             "WORKDIR ${BUNDLE_DIR}".into(),
-            r#"CMD ["/cnab/app/run"]"#.into(),
+            format!(r#"CMD ["{}"]"#, crate::layout::RUN_PATH),
         ])
         .collect()
 }

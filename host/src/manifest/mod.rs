@@ -38,11 +38,15 @@ pub struct LoadedManifest {
     pub warnings: Vec<Diagnostic>,
 }
 
-/// Every error found in a manifest (and its warnings), in file order.
+/// Every error found in a manifest (and its warnings), in file order. Its
+/// text is the whole report: each diagnostic (already saying `error:` or
+/// `warning:`), then a count and what to do next.
 #[derive(Debug, Clone)]
 pub struct ManifestErrors {
     pub file: PathBuf,
     pub diagnostics: Vec<Diagnostic>,
+    /// Said after the count, when there is more to do than fix the errors.
+    pub next_step: Option<String>,
 }
 
 impl ManifestErrors {
@@ -62,7 +66,11 @@ impl fmt::Display for ManifestErrors {
             "{} has {n} error{}",
             self.file.display(),
             if n == 1 { "" } else { "s" }
-        )
+        )?;
+        match &self.next_step {
+            Some(next) => write!(f, "\n{next}"),
+            None => Ok(()),
+        }
     }
 }
 
@@ -70,6 +78,12 @@ impl std::error::Error for ManifestErrors {}
 
 /// Reads and validates the manifest at `path`.
 pub fn load_file(path: &Path) -> anyhow::Result<LoadedManifest> {
+    Ok(load_str(path, read_file(path)?)?)
+}
+
+/// The text of the manifest at `path`, refused when it is missing, not a
+/// file, too large or not UTF-8 (each with what to do).
+pub fn read_file(path: &Path) -> anyhow::Result<String> {
     let meta = std::fs::metadata(path).map_err(|e| {
         if e.kind() == std::io::ErrorKind::NotFound {
             anyhow::anyhow!(
@@ -102,7 +116,7 @@ pub fn load_file(path: &Path) -> anyhow::Result<LoadedManifest> {
             e.utf8_error().valid_up_to()
         )
     })?;
-    Ok(load_str(path, text)?)
+    Ok(text)
 }
 
 /// Validates manifest text; `path` is only used in messages.
@@ -125,6 +139,7 @@ pub fn load_str_with(
         return Err(ManifestErrors {
             file: source.path.clone(),
             diagnostics,
+            next_step: None,
         });
     };
     let templates = template::scan(&document);
@@ -141,6 +156,7 @@ pub fn load_str_with(
         return Err(ManifestErrors {
             file: source.path.clone(),
             diagnostics,
+            next_step: None,
         });
     }
     Ok(LoadedManifest {

@@ -111,6 +111,10 @@ impl MixinHost {
         &self.store
     }
 
+    pub fn home(&self) -> &PorterHome {
+        &self.home
+    }
+
     /// Loads an installed mixin from its precompiled form. The mixin is only
     /// compiled when that form is missing or was made by another porter (and
     /// is then cached again), after checking the wasm against the digest

@@ -1,9 +1,40 @@
-//! `-o plaintext|json|yaml` for commands that list things.
+//! What several commands share: where the bundle is (`--file`, `--dir`),
+//! and `-o plaintext|json|yaml` for commands that list things.
 
 use std::io::Write;
+use std::path::PathBuf;
 
 use anyhow::Result;
 use serde::Serialize;
+
+/// Where the bundle is: Porter's `--file` and `--dir`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct BundleLocation {
+    /// Path to the porter manifest, relative to --dir (default: porter.yaml in --dir)
+    #[arg(short, long, value_name = "PATH")]
+    pub file: Option<PathBuf>,
+    /// The bundle's directory (default: the current directory)
+    #[arg(short, long, value_name = "DIR")]
+    pub dir: Option<PathBuf>,
+}
+
+impl BundleLocation {
+    /// As Porter resolves it: `--file` relative to `--dir` when both are
+    /// given, else relative to the current directory.
+    pub fn manifest_path(&self) -> PathBuf {
+        match (&self.file, &self.dir) {
+            (Some(file), Some(dir)) if file.is_relative() => dir.join(file),
+            (Some(file), _) => file.clone(),
+            (None, Some(dir)) => dir.join("porter.yaml"),
+            (None, None) => PathBuf::from("porter.yaml"),
+        }
+    }
+
+    /// The bundle's directory: `--dir`, else the current directory.
+    pub fn dir(&self) -> PathBuf {
+        self.dir.clone().unwrap_or_else(|| ".".into())
+    }
+}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
 pub enum OutputFormat {
