@@ -480,19 +480,19 @@ fn dockerfile_markers_match_on_their_start_and_are_replaced() {
 }
 
 #[test]
-fn dockerfile_crlf_template_and_mixin_lines_come_out_with_lf() {
+fn dockerfile_crlf_template_comes_out_with_lf() {
     let generated = generate(
         custom("FROM x\r\n# PORTER_MIXINS\r\n"),
-        &[MixinLines::new("m", ["RUN a\r\nRUN b\r"])],
+        &[MixinLines::new("m", ["RUN a", "RUN b"])],
     );
     assert!(!generated.contains('\r'));
     assert!(generated.contains("\nRUN a\nRUN b\n\n"));
 }
 
 #[test]
-fn dockerfile_mixin_lines_in_declaration_order_split_on_newlines_with_empty_lines_kept() {
+fn dockerfile_mixin_lines_in_declaration_order_with_empty_lines_kept() {
     let mixins = [
-        MixinLines::new("first", ["RUN one\nRUN two", "", "RUN three"]),
+        MixinLines::new("first", ["RUN one", "RUN two", "", "RUN three"]),
         MixinLines::new("empty", Vec::<String>::new()),
         MixinLines::new(
             "last",
@@ -509,6 +509,68 @@ fn dockerfile_mixin_lines_in_declaration_order_split_on_newlines_with_empty_line
             "\nRUN one\nRUN two\n\nRUN three\n\n\nFROM other AS allowed\nRUN four \\\n  continued\n\n# end\n"
         ),
         "{generated}"
+    );
+}
+
+/// A line with a line break in it would be several Dockerfile lines; one of
+/// them could be a FROM or end with `\` and change what follows. Refused,
+/// naming the mixin and the line, for `\n`, `\r\n` and a lone `\r`.
+#[test]
+fn dockerfile_mixin_line_with_a_line_break_is_refused_naming_the_mixin() {
+    for broken in ["RUN a\nFROM evil", "RUN a\r\nRUN b", "RUN a\r"] {
+        let mixins = [
+            MixinLines::new("fine", ["RUN ok"]),
+            MixinLines::new("sloppy", ["RUN first", broken]),
+        ];
+        for template in [Template::Default, custom("FROM x\n")] {
+            let error = dockerfile::generate(template, &mixins, &Options::default())
+                .expect_err("a line with a line break is refused");
+            assert_eq!(
+                error,
+                DockerfileError::MixinLineWithLineBreak {
+                    mixin: "sloppy".into(),
+                    number: 2,
+                    line: broken.replace('\n', "\\n").replace('\r', "\\r"),
+                }
+            );
+            let message = error.to_string();
+            assert!(
+                message.starts_with("Dockerfile line 2 of mixin `sloppy` contains a line break"),
+                "{message}"
+            );
+            assert!(message.contains("report it to its author"), "{message}");
+        }
+    }
+}
+
+/// `ADD <url>` fetches at image build time: what it brings in is not pinned
+/// by the mixin's digest. A warning names the mixin and the URL; a local
+/// ADD, or a URL in another instruction's text, is not warned about.
+#[test]
+fn dockerfile_mixin_add_from_the_network_is_warned_about() {
+    let mixins = [
+        MixinLines::new(
+            "local",
+            ["ADD files/tool /usr/local/bin/", "RUN echo https://x"],
+        ),
+        MixinLines::new(
+            "fetcher",
+            ["add --chown=1:1 https://example.com/tool.tgz /opt/"],
+        ),
+        MixinLines::new("json", [r#"ADD ["http://example.com/a", "/a"]"#]),
+    ];
+    let warnings = dockerfile::warnings(Template::Default, &mixins);
+    assert_eq!(warnings.len(), 2, "{warnings:?}");
+    assert!(
+        warnings[0].starts_with(
+            "the Dockerfile lines of mixin `fetcher`: ADD https://example.com/tool.tgz downloads while the image is built"
+        ),
+        "{warnings:?}"
+    );
+    assert!(warnings[0].contains("not pinned by the mixin's digest"));
+    assert!(
+        warnings[1].starts_with("the Dockerfile lines of mixin `json`: ADD http://example.com/a "),
+        "{warnings:?}"
     );
 }
 

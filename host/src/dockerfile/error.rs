@@ -84,6 +84,21 @@ pub enum DockerfileError {
     },
 
     #[error(
+        "Dockerfile line {number} of mixin `{mixin}` contains a line break (`{line}`), \
+         but each line the build hook returns must be one line of the Dockerfile (an \
+         instruction that spans lines is several lines, each but the last ending with \
+         `\\`): this is a bug in the mixin; report it to its author, or use another \
+         version of it"
+    )]
+    MixinLineWithLineBreak {
+        mixin: String,
+        /// 1-based, among the mixin's lines.
+        number: usize,
+        /// The line with its breaks shown as `\n` and `\r`, cut when long.
+        line: String,
+    },
+
+    #[error(
         "internal error: the manifest path `{path}` given to the Dockerfile generator \
          is not a relative path inside the build context (use `/`, no `..`); pass \
          none when the manifest lives outside the build context"

@@ -6,6 +6,7 @@ use super::error::DockerfileError;
 use super::parse::{self, DEFAULT_ESCAPE, Instruction, Parsed};
 use super::sections;
 use super::{INIT_MARKER, MIXINS_MARKER, MixinLines, Options};
+use crate::layout::RUN_PATH;
 
 /// Where the sections go in the template's lines (0-based indexes).
 struct Plan {
@@ -26,8 +27,15 @@ struct LastFrom {
 /// The mixins' lines, ready to insert.
 struct MixinSection {
     lines: Vec<String>,
-    /// The keyword of each instruction (upper case) and the mixin it is from.
-    instructions: Vec<(String, String)>,
+    instructions: Vec<MixinInstruction>,
+}
+
+/// One instruction of a mixin's lines.
+struct MixinInstruction {
+    /// Upper case.
+    keyword: String,
+    arguments: String,
+    mixin: String,
 }
 
 pub(super) fn from_template(
@@ -191,22 +199,31 @@ fn find_marker(
     Ok(Some(first.line))
 }
 
-/// Each mixin's lines in declaration order, a line containing `\n` split as
-/// Porter splits a mixin's stdout, each mixin followed by one blank line (as
-/// Porter's goldens show: a mixin's stdout ends with a newline). Empty lines
-/// are kept. Lines are read with the template's escape character.
+/// Each mixin's lines in declaration order, each mixin followed by one
+/// blank line (as Porter's goldens show: a mixin's stdout ends with a
+/// newline). Empty lines are kept. Lines are read with the template's
+/// escape character. A line with a line break in it is refused: it would
+/// be several Dockerfile lines, and a `FROM` or a stray `\` hidden in it
+/// would change what the lines around it mean.
 fn mixin_section(mixins: &[MixinLines], escape: char) -> Result<MixinSection, DockerfileError> {
     let mut section = MixinSection {
         lines: Vec::new(),
         instructions: Vec::new(),
     };
     for mixin in mixins {
-        let lines: Vec<&str> = mixin
+        if let Some((index, line)) = mixin
             .lines
             .iter()
-            .flat_map(|line| line.split('\n'))
-            .map(|line| line.strip_suffix('\r').unwrap_or(line))
-            .collect();
+            .enumerate()
+            .find(|(_, line)| line.contains(['\n', '\r']))
+        {
+            return Err(DockerfileError::MixinLineWithLineBreak {
+                mixin: mixin.mixin.clone(),
+                number: index + 1,
+                line: shown_with_breaks(line),
+            });
+        }
+        let lines: Vec<&str> = mixin.lines.iter().map(String::as_str).collect();
         let parsed = parse::parse(&lines, escape);
         if parsed.unfinished.is_some() {
             let last_line = lines
@@ -221,16 +238,26 @@ fn mixin_section(mixins: &[MixinLines], escape: char) -> Result<MixinSection, Do
                 escape,
             });
         }
-        section.instructions.extend(
-            parsed
-                .instructions
-                .iter()
-                .map(|i| (i.keyword.to_ascii_uppercase(), mixin.mixin.clone())),
-        );
+        section
+            .instructions
+            .extend(parsed.instructions.iter().map(|i| MixinInstruction {
+                keyword: i.keyword.to_ascii_uppercase(),
+                arguments: i.arguments.clone(),
+                mixin: mixin.mixin.clone(),
+            }));
         section.lines.extend(lines.into_iter().map(String::from));
         section.lines.push(String::new());
     }
     Ok(section)
+}
+
+/// `line` on one line: breaks written `\n` / `\r`, cut after 80 characters.
+fn shown_with_breaks(line: &str) -> String {
+    let escaped = line.replace('\n', "\\n").replace('\r', "\\r");
+    match escaped.char_indices().nth(80) {
+        Some((cut, _)) => format!("{}…", &escaped[..cut]),
+        None => escaped,
+    }
 }
 
 /// The manifest's path inside the build context, refused if it could point
@@ -264,35 +291,67 @@ fn final_stage_warnings(parsed: &Parsed<'_>, plan: &Plan, mixins: &MixinSection)
             let place = format!("line {} of the Dockerfile template", i.first_line + 1);
             (i.keyword.to_ascii_uppercase(), place)
         });
-    let from_mixins = mixins.instructions.iter().map(|(keyword, mixin)| {
-        let place = format!("the Dockerfile lines of mixin `{mixin}`");
-        (keyword.clone(), place)
+    let from_mixins = mixins.instructions.iter().map(|i| {
+        let place = format!("the Dockerfile lines of mixin `{}`", i.mixin);
+        (i.keyword.clone(), place)
     });
     let new_stage = mixins
         .instructions
         .iter()
-        .filter(|(keyword, _)| keyword == "FROM")
-        .map(|(_, mixin)| {
+        .filter(|i| i.keyword == "FROM")
+        .map(|i| {
             format!(
-                "the Dockerfile lines of mixin `{mixin}`: FROM starts a new build stage, and the \
+                "the Dockerfile lines of mixin `{}`: FROM starts a new build stage, and the \
                  lines porter adds after it land there without the build arguments of \
-                 `# PORTER_INIT`; ask the mixin's author whether that is intended"
+                 `# PORTER_INIT`; ask the mixin's author whether that is intended",
+                i.mixin
             )
         });
+    let downloads = mixins.instructions.iter().filter_map(|i| {
+        let url = downloaded_url(i)?;
+        Some(format!(
+            "the Dockerfile lines of mixin `{}`: ADD {url} downloads while the image is \
+             built, so what lands in the image is not pinned by the mixin's digest (the \
+             server can change it); ask the mixin's author to install from a package \
+             manager with a pinned version, or to verify a checksum in a RUN",
+            i.mixin
+        ))
+    });
     template
         .chain(from_mixins)
         .filter_map(|(keyword, place)| final_stage_warning(&keyword, &place))
         .chain(new_stage)
+        .chain(downloads)
         .collect()
+}
+
+/// The URL an `ADD` fetches (Docker's classic builder fetches `http://` and
+/// `https://` sources; BuildKit also git repositories), if it fetches one.
+fn downloaded_url(instruction: &MixinInstruction) -> Option<&str> {
+    if instruction.keyword != "ADD" {
+        return None;
+    }
+    instruction
+        .arguments
+        .split_whitespace()
+        .filter(|word| !word.starts_with("--"))
+        // The JSON form: `["https://...", "/dest"]`.
+        .map(|word| word.trim_matches(|c| matches!(c, '[' | ']' | '"' | ',')))
+        .find(|word| {
+            let lower = word.to_ascii_lowercase();
+            ["http://", "https://", "git@", "git://"]
+                .iter()
+                .any(|scheme| lower.starts_with(scheme))
+        })
 }
 
 fn final_stage_warning(keyword: &str, place: &str) -> Option<String> {
     match keyword {
         "CMD" => Some(format!(
-            "{place}: CMD is replaced by porter's CMD [\"/cnab/app/run\"]; remove it"
+            "{place}: CMD is replaced by porter's CMD [\"{RUN_PATH}\"]; remove it"
         )),
         "ENTRYPOINT" => Some(format!(
-            "{place}: ENTRYPOINT would receive porter's CMD [\"/cnab/app/run\"] as its \
+            "{place}: ENTRYPOINT would receive porter's CMD [\"{RUN_PATH}\"] as its \
              arguments, so the bundle may not run; remove the ENTRYPOINT"
         )),
         _ => None,
