@@ -607,3 +607,52 @@ fn build_args_without_an_image_are_reported_unused() {
             "warning: --build-arg A, B is unused: --no-image builds no image",
         ));
 }
+
+/// A bundle whose apt test mixin returns these Dockerfile lines, built
+/// without an image.
+fn build_with_apt_lines(lines: &str) -> (tempfile::TempDir, PathBuf, assert_cmd::assert::Assert) {
+    let home = home_with_exec();
+    porter(home.path())
+        .args(["mixins", "install", "apt", "--file"])
+        .arg(guest_wasm("apt"))
+        .assert()
+        .success();
+    let dir = home.path().join("apt-bundle");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(
+        dir.join("porter.yaml"),
+        format!(
+            "schemaVersion: 1.0.1\nname: apt-lines\nversion: 0.1.0\nregistry: localhost:5000\n\
+             mixins:\n  - apt: {{lines: {lines}}}\n  - exec\n\
+             install: [{{exec: {{description: x, command: 'true'}}}}]\n\
+             uninstall: [{{exec: {{description: x, command: 'true'}}}}]\n"
+        ),
+    )
+    .unwrap();
+    let assert = build(home.path(), &dir);
+    (home, dir, assert)
+}
+
+/// A line break inside one Dockerfile line of a mixin is refused, naming
+/// the mixin (before, the line became two and a FROM hidden in it only got
+/// a warning); nothing is written.
+#[test]
+fn a_mixin_line_with_a_line_break_fails_the_build_naming_the_mixin() {
+    let (_home, dir, assert) = build_with_apt_lines(r#"["RUN true", "RUN a\nFROM evil"]"#);
+    assert.failure().stderr(predicate::str::contains(
+        "Dockerfile line 2 of mixin `apt` contains a line break (`RUN a\\nFROM evil`)",
+    ));
+    assert!(!dir.join(".cnab").exists(), "a failed build writes nothing");
+}
+
+/// ADD from a URL is fetched while the image is built, outside the mixin's
+/// digest: the build says so, and goes on.
+#[test]
+fn a_mixin_line_that_downloads_is_warned_about() {
+    let (_home, dir, assert) =
+        build_with_apt_lines(r#"["ADD https://example.com/tool.tgz /opt/"]"#);
+    assert.success().stderr(predicate::str::contains(
+        "warning: the Dockerfile lines of mixin `apt`: ADD https://example.com/tool.tgz downloads while the image is built",
+    ));
+    assert!(dir.join(".cnab/Dockerfile").is_file());
+}
