@@ -1,10 +1,14 @@
 //! Porter's buildtime: turn a `porter.yaml` into a CNAB bundle, with mixins
 //! running as sandboxed WebAssembly components.
 //!
-//! The pipeline, one module per stage (see DESIGN.md section 2):
-//! - [`manifest`]: porter.yaml -> [`manifest::Manifest`], validation, lint;
+//! The pipeline, one module per stage (ARCHITECTURE.md at the workspace
+//! root is the map):
+//! - [`manifest`]: porter.yaml -> [`manifest::LoadedManifest`], validation;
 //! - [`mixin`]: the store of installed mixins in `PORTER_HOME`, and the
 //!   sandboxed runtime that calls their hooks;
+//! - [`dockerfile`] and [`cnab`]: the Dockerfile and bundle.json (pure);
+//! - [`build`]: the stages of `porter build` in order, and `.cnab/`;
+//! - [`docker`]: the Docker engine;
 //! - [`cli`]: the `porter` commands, thin over the library.
 
 pub mod build;

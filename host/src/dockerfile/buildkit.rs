@@ -1,7 +1,7 @@
 //! Finding what in a Dockerfile needs BuildKit, so the build can say so
-//! before the classic builder fails on it (DESIGN.md section 6: the default
-//! template must build with the classic builder and offline; a custom one
-//! may need BuildKit, and the user should learn why from porter).
+//! before the classic builder fails on it (the default template must build
+//! with the classic builder and offline; a custom one may need BuildKit, and
+//! the user should learn why from porter).
 
 use std::fmt;
 
