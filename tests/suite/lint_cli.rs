@@ -1,13 +1,11 @@
 //! `porter lint` and `porter schema` through the real binary, with the real
 //! exec mixin installed.
 
-mod support;
-
 use std::path::Path;
 
+use crate::support::*;
 use predicates::prelude::*;
 use serde_json::Value;
-use support::*;
 
 const HEADER: &str =
     "schemaVersion: 1.0.1\nname: t\nversion: 0.1.0\nregistry: example.com\nmixins:\n  - exec\n";

@@ -8,15 +8,13 @@
 //! host/src/dockerfile/mod.rs), so everything else must match Porter's
 //! output byte for byte.
 
-mod support;
-
 use std::collections::BTreeSet;
 
+use crate::support::fixture;
 use porter::dockerfile::{
     self, DEFAULT_TEMPLATE, DockerfileError, MixinLines, Options, Template, buildkit_only_syntax,
     custom_arg_name, declared_custom_args,
 };
-use support::fixture;
 
 fn read(relative: &str) -> String {
     let path = fixture(relative);

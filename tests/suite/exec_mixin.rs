@@ -1,14 +1,12 @@
 //! The exec mixin, built to wasm and run through the host, against Porter's
 //! own fixtures for it.
 
-mod support;
-
+use crate::support::*;
 use porter::home::PorterHome;
 use porter::mixin::{
     ActionSteps, BuildRequest, InstallRequest, LintLevel, LintRequest, MixinHost, PreparedMixin,
 };
 use serde_json::Value;
-use support::*;
 
 fn exec() -> (tempfile::TempDir, std::sync::Arc<PreparedMixin>) {
     let home = tempfile::tempdir().unwrap();

@@ -2,13 +2,11 @@
 //! the real exec mixin, the stamp and the up-to-date check, and failures
 //! that leave the previous build as it was.
 
-mod support;
-
 use std::path::{Path, PathBuf};
 
+use crate::support::*;
 use predicates::prelude::*;
 use serde_json::Value;
-use support::*;
 
 /// A copy of examples/hello in a temporary directory.
 fn hello_bundle(home: &Path) -> PathBuf {

@@ -8,15 +8,13 @@
 //! fail, never pass: set PORTER_TEST_WITHOUT_ENGINE=1 to skip them
 //! knowingly on a machine that has no engine.
 
-mod support;
-
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+use crate::support::*;
 use serde_json::Value;
-use support::*;
 
 const BASE_IMAGE: &str = "debian:stable-slim";
 

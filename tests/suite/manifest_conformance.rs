@@ -1,10 +1,8 @@
 //! Porter's own manifests (tests/fixtures/porter/, see its README) load, or
 //! fail with the message Porter's tests expect.
 
-mod support;
-
+use crate::support::fixture;
 use porter::manifest::{self, LoadedManifest, ManifestErrors};
-use support::fixture;
 
 fn load(relative: &str) -> Result<LoadedManifest, ManifestErrors> {
     let path = fixture(&format!("porter/{relative}"));

@@ -1,18 +1,16 @@
 //! Hostile mixins are contained: each attack ends in a clear error naming
 //! the mixin, and the host keeps working afterwards.
 
-mod support;
-
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use crate::support::*;
 use porter::home::PorterHome;
 use porter::mixin::{
     BuildRequest, HookError, HookErrorKind, InstallRequest, Limits, LogSink, MixinHost,
     PreparedMixin, Refusal,
 };
 use serde_json::json;
-use support::*;
 
 struct Fixture {
     _home: tempfile::TempDir,

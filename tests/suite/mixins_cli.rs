@@ -1,10 +1,8 @@
 //! `porter mixins install | list | uninstall` through the real binary.
 
-mod support;
-
+use crate::support::*;
 use predicates::prelude::*;
 use serde_json::Value;
-use support::*;
 
 fn list_json(home: &std::path::Path) -> Vec<Value> {
     let out = porter(home)
