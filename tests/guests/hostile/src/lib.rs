@@ -3,8 +3,8 @@
 //! The build hook reads `{"attack": "<name>", ...}` from its config and does
 //! that attack; with no attack it behaves (one Dockerfile line).
 
+use mixin_sdk::serde_json::Value;
 use mixin_sdk::{BuildInput, BuildOutput, Mixin, MixinError, MixinInfo};
-use serde_json::Value;
 
 struct Hostile;
 
