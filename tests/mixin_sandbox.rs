@@ -42,10 +42,12 @@ fn fixture() -> Fixture {
             &InstallRequest {
                 name,
                 version: None,
+                force: false,
             },
             &file,
         )
         .unwrap()
+        .mixin
     };
     let hostile = install("hostile", guest_wasm("hostile"));
     let exec = install("exec", mixin_wasm("exec"));

@@ -21,7 +21,9 @@ use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
 use wasmtime_wasi::{I32Exit, WasiCtx, WasiCtxView, WasiView};
 
 use super::contract::v1::{self, porter::mixin::types::LogLevel};
-use super::contract::{BuildRequest, BuildResponse, LintFinding, LintRequest, MixinInfo, Refusal};
+use super::contract::{
+    BuildRequest, BuildResponse, LintFinding, LintRequest, MixinInfo, NeedsNewerPorter, Refusal,
+};
 use super::determinism::{self, VirtualTime};
 
 /// How much a hook call may use. The defaults are generous for a hook that
@@ -130,13 +132,21 @@ impl Sandbox {
     }
 
     /// Checks that `component` can be instantiated here (it imports nothing
-    /// the host does not provide) and prepares it for calls.
+    /// the host does not provide) and prepares it for calls. A mixin that
+    /// imports a host function of a newer contract fails with
+    /// [`NeedsNewerPorter`].
     pub fn prepare(
         &self,
         component: &Component,
         label: MixinLabel,
     ) -> anyhow::Result<PreparedMixin> {
-        let pre = self.linker.instantiate_pre(component)?;
+        let pre = self.linker.instantiate_pre(component).map_err(|error| {
+            let chain = error.chain().map(|cause| cause.to_string());
+            match NeedsNewerPorter::from_link_error(chain) {
+                Some(newer) => anyhow::Error::new(newer),
+                None => anyhow::Error::from(error),
+            }
+        })?;
         let pre = v1::MixinPre::new(pre)?;
         Ok(PreparedMixin {
             pre,

@@ -104,6 +104,11 @@ impl MixinStore {
         self.dir.join(name).join(version.to_string())
     }
 
+    /// One installed version, when its record can be read.
+    pub fn installed(&self, name: &str, version: &semver::Version) -> Option<InstalledMixin> {
+        read_record(&self.version_dir(name, version)).ok()
+    }
+
     /// Every installed mixin, by name then version.
     pub fn list(&self) -> Result<Vec<InstalledMixin>> {
         let mut all = Vec::new();
@@ -209,17 +214,25 @@ impl MixinStore {
                 .with_context(|| format!("cannot remove {}", trash.display()))?;
         }
         // Compiled code and answers nobody installed uses any more go too.
-        let remaining = self.list()?;
         for mixin in &doomed {
-            if !remaining.iter().any(|m| m.digest == mixin.digest) {
-                super::cache::remove_compiled(&self.precompiled_dir, mixin.sha256_hex());
-                super::memo::forget_mixin(&self.answers_dir, mixin.sha256_hex());
-            }
+            self.forget_if_unused(&mixin.digest)?;
         }
         if self.versions(name)?.is_empty() {
             let _ = std::fs::remove_dir_all(self.dir.join(name));
         }
         Ok(doomed)
+    }
+
+    /// Drops the compiled code and remembered answers of a wasm digest
+    /// (`sha256:<hex>`) when no installed mixin has it any more.
+    pub fn forget_if_unused(&self, digest: &str) -> Result<()> {
+        if self.list()?.iter().any(|m| m.digest == digest) {
+            return Ok(());
+        }
+        let hex = digest.strip_prefix("sha256:").unwrap_or(digest);
+        super::cache::remove_compiled(&self.precompiled_dir, hex);
+        super::memo::forget_mixin(&self.answers_dir, hex);
+        Ok(())
     }
 }
 
