@@ -52,6 +52,7 @@ impl Mixin for Hostile {
             }
             "exit" => std::process::exit(3),
             "huge-output" => {
+                eprintln!("hostile mixin returns too much on purpose");
                 let line = "#".repeat(99);
                 for _ in 0..200_000 {
                     out.line(line.clone());
