@@ -32,7 +32,7 @@ pub use sandbox::{
     Answer, Hook, HookError, HookErrorKind, Limits, LogMessage, LogSink, MixinLabel, MixinLogLevel,
     PreparedMixin, Sandbox,
 };
-pub use store::{InstalledMixin, MixinStore, ResolveError, check_name};
+pub use store::{InstalledMixin, MixinStore, RecordedSchema, ResolveError, check_name};
 
 use crate::home::PorterHome;
 use cache::PrecompiledCache;

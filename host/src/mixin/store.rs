@@ -44,14 +44,35 @@ impl InstalledMixin {
         self.dir.join(format!("{}.wasm", self.name))
     }
 
-    pub fn schema_path(&self) -> PathBuf {
-        self.dir.join(SCHEMA_FILE)
+    /// The JSON Schema the mixin published (`metadata.schema`), as recorded
+    /// at install. Errors name the file and say to reinstall.
+    pub fn schema(&self) -> Result<RecordedSchema> {
+        let path = self.dir.join(SCHEMA_FILE);
+        let unusable = |why: String| {
+            anyhow::anyhow!(
+                "{why}: reinstall mixin {name} (porter mixins install {name} --file PATH.wasm)",
+                name = self.name
+            )
+        };
+        let text = std::fs::read_to_string(&path)
+            .map_err(|e| unusable(format!("cannot read {} ({e})", path.display())))?;
+        let json = serde_json::from_str(&text)
+            .map_err(|e| unusable(format!("{} is not JSON ({e})", path.display())))?;
+        Ok(RecordedSchema { text, json })
     }
 
     /// The hex part of the digest.
     pub fn sha256_hex(&self) -> &str {
         self.digest.strip_prefix("sha256:").unwrap_or(&self.digest)
     }
+}
+
+/// An installed mixin's schema: the text as the mixin returned it (what
+/// remembered checks are keyed by) and the JSON it holds.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RecordedSchema {
+    pub text: String,
+    pub json: serde_json::Value,
 }
 
 /// A mixin name is also a directory name: keep it to what porter.yaml
@@ -295,5 +316,46 @@ mod tests {
         for good in ["exec", "helm3", "docker-compose", "az_cli", "0day"] {
             check_name(good).unwrap();
         }
+    }
+
+    fn installed_in(dir: &Path) -> InstalledMixin {
+        InstalledMixin {
+            name: "exec".into(),
+            version: semver::Version::new(1, 0, 0),
+            description: String::new(),
+            author: String::new(),
+            homepage: None,
+            license: None,
+            digest: "sha256:00".into(),
+            source: "file:///exec.wasm".into(),
+            api_version: semver::Version::new(1, 0, 0),
+            dir: dir.to_path_buf(),
+        }
+    }
+
+    #[test]
+    fn a_recorded_schema_is_read_with_its_text() {
+        let dir = tempfile::tempdir().unwrap();
+        let mixin = installed_in(dir.path());
+        let text = r#"{"definitions": {}}"#;
+        std::fs::write(dir.path().join(SCHEMA_FILE), text).unwrap();
+        let schema = mixin.schema().unwrap();
+        assert_eq!(schema.text, text);
+        assert_eq!(schema.json, serde_json::json!({"definitions": {}}));
+    }
+
+    #[test]
+    fn an_unusable_schema_says_to_reinstall() {
+        let dir = tempfile::tempdir().unwrap();
+        let mixin = installed_in(dir.path());
+        let err = mixin.schema().unwrap_err().to_string();
+        assert!(err.starts_with("cannot read "), "{err}");
+        assert!(
+            err.ends_with(": reinstall mixin exec (porter mixins install exec --file PATH.wasm)"),
+            "{err}"
+        );
+        std::fs::write(dir.path().join(SCHEMA_FILE), "{").unwrap();
+        let err = mixin.schema().unwrap_err().to_string();
+        assert!(err.contains("schema.json is not JSON ("), "{err}");
     }
 }
