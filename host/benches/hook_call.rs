@@ -28,10 +28,12 @@ fn main() {
             &InstallRequest {
                 name: "exec",
                 version: None,
+                force: false,
             },
             &wasm_path,
         )
-        .unwrap();
+        .unwrap()
+        .mixin;
     let request = BuildRequest {
         config: serde_json::Value::Null,
         actions: vec![],

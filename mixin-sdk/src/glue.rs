@@ -107,3 +107,55 @@ pub fn permissive_schema(name: &str) -> String {
     })
     .to_string()
 }
+
+#[cfg(all(test, not(target_family = "wasm")))]
+mod tests {
+    use super::*;
+    use crate::serde::Deserialize;
+    use crate::{BuildOutput, MixinInfo, NoConfig};
+
+    /// A hook that logs at every level, read through the re-exported serde.
+    struct Chatty;
+
+    #[derive(Deserialize)]
+    #[serde(crate = "crate::serde", deny_unknown_fields)]
+    struct Step {
+        say: String,
+    }
+
+    impl Mixin for Chatty {
+        type Config = NoConfig;
+        type Step = Step;
+
+        fn info() -> MixinInfo {
+            MixinInfo::new("chatty", "0.1.0")
+        }
+
+        fn build(input: BuildInput<NoConfig, Step>) -> Result<BuildOutput, MixinError> {
+            let mut out = BuildOutput::new();
+            for step in input.actions.iter().flat_map(|a| &a.steps) {
+                crate::log::trace(&step.say);
+                crate::log::debug(&step.say);
+                crate::log::info(&step.say);
+                crate::log::warn(&step.say);
+                crate::log::error(&step.say);
+                out.comment(&step.say);
+            }
+            Ok(out)
+        }
+    }
+
+    #[test]
+    fn a_hook_that_logs_runs_natively() {
+        let output = build::<Chatty>(wit::BuildInput {
+            config: "null".into(),
+            actions: vec![wit::ActionSteps {
+                action: "install".into(),
+                steps: vec![r#"{"say":"hello"}"#.into()],
+            }],
+            platform: "linux/amd64".into(),
+        })
+        .unwrap_or_else(|_| panic!("the hook refused"));
+        assert_eq!(output.dockerfile_lines, ["# hello"]);
+    }
+}

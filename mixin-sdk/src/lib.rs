@@ -15,26 +15,32 @@
 //! You implement [`Mixin`] and call [`export_mixin!`] once. You never touch
 //! wit-bindgen or the WIT contract yourself.
 //!
+//! The SDK re-exports the `serde` and `serde_json` it is built with: use
+//! `mixin_sdk::serde` and `mixin_sdk::serde_json` rather than depending on
+//! them yourself, and your types always match the SDK's traits. serde's
+//! derive needs to be told where serde is: add
+//! `#[serde(crate = "mixin_sdk::serde")]` beside `#[derive(Deserialize)]`.
+//!
 //! # Example
 //!
 //! A mixin that installs a Debian package named in its config, and warns
 //! about steps without a description:
 //!
 //! ```no_run
+//! use mixin_sdk::serde::Deserialize;
 //! use mixin_sdk::{
 //!     BuildInput, BuildOutput, LintInput, LintResult, Mixin, MixinError, MixinInfo,
 //!     StepLocation,
 //! };
-//! use serde::Deserialize;
 //!
 //! #[derive(Deserialize, Default)]
-//! #[serde(default, deny_unknown_fields)]
+//! #[serde(crate = "mixin_sdk::serde", default, deny_unknown_fields)]
 //! struct Config {
 //!     packages: Vec<String>,
 //! }
 //!
 //! #[derive(Deserialize)]
-//! #[serde(deny_unknown_fields)]
+//! #[serde(crate = "mixin_sdk::serde", deny_unknown_fields)]
 //! struct Step {
 //!     description: Option<String>,
 //!     command: String,
@@ -56,6 +62,7 @@
 //!         if input.config.packages.is_empty() {
 //!             return Err(MixinError::invalid_config("/packages", "name at least one package"));
 //!         }
+//!         mixin_sdk::log::debug(&format!("installing {:?}", input.config.packages));
 //!         let mut out = BuildOutput::new();
 //!         out.apt_install(&input.config.packages);
 //!         Ok(out)
@@ -95,7 +102,8 @@
 //!   porter.yaml (`config`, steps) instead.
 //! - A panic becomes an error that names your mixin and shows the panic
 //!   message; so does running past the deadline or the memory cap.
-//! - Use [`log`] rather than `println!` to tell the user something.
+//! - Use [`log`] rather than `println!` to tell the user something. In a
+//!   native `cargo test` of your hooks, log messages go to stderr.
 
 mod error;
 mod glue;
@@ -108,6 +116,12 @@ pub use error::{ConfigProblem, MixinError};
 pub use input::{Action, BuildInput, LintInput, NoConfig};
 pub use lint::{LintLevel, LintResult, StepLocation};
 pub use output::BuildOutput;
+
+/// The serde the SDK's traits use: derive with
+/// `#[serde(crate = "mixin_sdk::serde")]`.
+pub use serde;
+/// The serde_json the SDK is built with (for `Value` steps and configs).
+pub use serde_json;
 
 /// The generated bindings of the `porter:mixin` contract. Not part of the
 /// SDK's API: [`export_mixin!`] uses them.
@@ -189,7 +203,7 @@ pub trait Mixin {
     type Config: serde::de::DeserializeOwned;
 
     /// One step's body: the mapping under the mixin's name in an action.
-    /// Use `serde_json::Value` to take steps untyped.
+    /// Use [`serde_json::Value`] to take steps untyped.
     type Step: serde::de::DeserializeOwned;
 
     /// Name, version, description and author of the mixin.

@@ -151,7 +151,7 @@ fn an_unchanged_bundle_is_up_to_date_and_each_change_rebuilds() {
     bytes.extend_from_slice(b"\x00\x05\x03pad\x00"); // a custom section: same code, new digest
     std::fs::write(&other, bytes).unwrap();
     porter(home.path())
-        .args(["mixins", "install", "exec", "--file"])
+        .args(["mixins", "install", "exec", "--force", "--file"])
         .arg(&other)
         .assert()
         .success();

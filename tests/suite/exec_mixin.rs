@@ -16,10 +16,12 @@ fn exec() -> (tempfile::TempDir, std::sync::Arc<PreparedMixin>) {
             &InstallRequest {
                 name: "exec",
                 version: None,
+                force: false,
             },
             &mixin_wasm("exec"),
         )
-        .unwrap();
+        .unwrap()
+        .mixin;
     let exec = host.load(&installed).unwrap();
     (home, exec)
 }

@@ -7,8 +7,8 @@ use std::time::{Duration, Instant};
 use crate::support::*;
 use porter::home::PorterHome;
 use porter::mixin::{
-    BuildRequest, HookError, HookErrorKind, InstallRequest, Limits, LogSink, MixinHost,
-    PreparedMixin, Refusal,
+    BuildRequest, HookError, HookErrorKind, InstallRequest, Limits, LintRequest, LogSink,
+    MixinHost, MixinLabel, PreparedMixin, Refusal,
 };
 use serde_json::json;
 
@@ -40,10 +40,12 @@ fn fixture() -> Fixture {
             &InstallRequest {
                 name,
                 version: None,
+                force: false,
             },
             &file,
         )
         .unwrap()
+        .mixin
     };
     let hostile = install("hostile", guest_wasm("hostile"));
     let exec = install("exec", mixin_wasm("exec"));
@@ -150,7 +152,7 @@ fn a_stack_overflow_and_an_exit_are_crashes_not_host_failures() {
 }
 
 #[test]
-fn a_gigantic_output_is_refused() {
+fn a_gigantic_output_is_refused_with_what_the_mixin_wrote_to_stderr() {
     let f = fixture();
     let err = attack(&f.hostile, json!({"attack": "huge-output"})).unwrap_err();
     let HookErrorKind::OutputTooLarge { bytes, limit } = err.kind else {
@@ -158,6 +160,79 @@ fn a_gigantic_output_is_refused() {
     };
     assert_eq!(limit, f.limits.output_bytes);
     assert_eq!(bytes, 200_000 * 99);
+    assert_eq!(err.stderr, "hostile mixin returns too much on purpose\n");
+    assert!(
+        err.to_string()
+            .ends_with("\nmixin stderr:\n  hostile mixin returns too much on purpose"),
+        "{err}"
+    );
+    assert_host_still_works(&f);
+}
+
+/// The hoarder (tests/guests/hoarder.wat), installed beside the others.
+fn install_hoarder(f: &Fixture, wasm: &[u8]) -> std::sync::Arc<PreparedMixin> {
+    let request = InstallRequest {
+        name: "hoarder",
+        version: None,
+        force: false,
+    };
+    let installed = f
+        .host
+        .install_bytes(&request, wasm, "file:///hoarder.wat")
+        .unwrap()
+        .mixin;
+    f.host.load(&installed).unwrap()
+}
+
+#[test]
+fn memory_spread_over_several_core_instances_is_capped_in_total() {
+    let f = fixture();
+    let hoarder = install_hoarder(&f, &wat_guest("hoarder"));
+    // Two memories of 40 MiB: each under the cap, together over it.
+    let err = attack(&hoarder, json!(null)).unwrap_err();
+    assert!(
+        matches!(err.kind, HookErrorKind::OutOfMemory { limit } if limit == 64 << 20),
+        "{err}"
+    );
+    assert_eq!(
+        err.to_string(),
+        "mixin hoarder 0.0.1 (build) tried to use more than 64 MiB of memory and was stopped"
+    );
+    // Every call starts from nothing: the hoarder's other hooks answer.
+    let lint = LintRequest {
+        config: json!(null),
+        actions: vec![],
+    };
+    assert!(hoarder.lint(&lint).unwrap().is_empty());
+    assert_host_still_works(&f);
+}
+
+#[test]
+fn a_mixin_with_more_memories_than_any_mixin_needs_is_stopped() {
+    let f = fixture();
+    // Two more hogs: five memories, a few pages each.
+    let five_memories = wat_guest_with("hoarder", |text| {
+        let hog = "(core instance $hog2 (instantiate $Hog))";
+        let more = "\n  (core instance (instantiate $Hog))".repeat(2);
+        text.replace(hog, &format!("{hog}{more}"))
+    });
+    let hoarder = f
+        .host
+        .prepare_uninstalled(
+            &five_memories,
+            MixinLabel {
+                name: "hoarder".into(),
+                version: "0.0.1".into(),
+            },
+        )
+        .unwrap();
+    let err = hoarder.info().unwrap_err();
+    assert!(matches!(err.kind, HookErrorKind::Crashed { .. }), "{err}");
+    assert_eq!(
+        err.to_string(),
+        "mixin hoarder 0.0.1 (metadata.info) crashed: resource limit exceeded: memory count \
+         too high at 5: a mixin may have at most 12 core instances, 4 memories and 8 tables"
+    );
     assert_host_still_works(&f);
 }
 

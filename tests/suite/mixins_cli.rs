@@ -193,15 +193,20 @@ fn versions_live_side_by_side_and_uninstall_by_version() {
 }
 
 #[test]
-fn reinstalling_a_version_replaces_it_whole() {
+fn reinstalling_the_same_bytes_says_it_is_already_installed() {
     let home = tempfile::tempdir().unwrap();
     let wasm = mixin_wasm("exec");
-    for _ in 0..2 {
+    let digest = format!("sha256:{}", sha256_hex(&std::fs::read(&wasm).unwrap()));
+    for expected in [
+        format!("Installed exec 1.0.0 ({digest})\n"),
+        format!("exec 1.0.0 is already installed ({digest})\n"),
+    ] {
         porter(home.path())
             .args(["mixins", "install", "exec", "--file"])
             .arg(&wasm)
             .assert()
-            .success();
+            .success()
+            .stdout(expected);
     }
     assert_eq!(list_json(home.path()).len(), 1);
     let leftovers: Vec<String> = tree(home.path())
@@ -211,6 +216,105 @@ fn reinstalling_a_version_replaces_it_whole() {
     assert!(
         leftovers.is_empty(),
         "staging or replaced directories left: {leftovers:?}"
+    );
+}
+
+/// The same component with a custom section appended: still valid, still
+/// the same mixin and version, another digest (another build of it).
+fn with_custom_section(wasm: &[u8], name: &str, payload: &[u8]) -> Vec<u8> {
+    fn leb128(mut n: usize, out: &mut Vec<u8>) {
+        loop {
+            let byte = (n & 0x7f) as u8;
+            n >>= 7;
+            if n == 0 {
+                out.push(byte);
+                return;
+            }
+            out.push(byte | 0x80);
+        }
+    }
+    let mut body = Vec::new();
+    leb128(name.len(), &mut body);
+    body.extend_from_slice(name.as_bytes());
+    body.extend_from_slice(payload);
+    let mut out = wasm.to_vec();
+    out.push(0); // custom section
+    leb128(body.len(), &mut out);
+    out.extend_from_slice(&body);
+    out
+}
+
+#[test]
+fn reinstalling_a_version_with_other_contents_needs_force() {
+    let home = home_with_exec();
+    let original = std::fs::read(mixin_wasm("exec")).unwrap();
+    let old_hex = sha256_hex(&original);
+    let rebuilt = with_custom_section(&original, "rebuilt", b"on another machine");
+    let new_hex = sha256_hex(&rebuilt);
+    let file = home.path().join("exec-rebuilt.wasm");
+    std::fs::write(&file, &rebuilt).unwrap();
+    let before = tree(home.path());
+
+    porter(home.path())
+        .args(["mixins", "install", "exec", "--file"])
+        .arg(&file)
+        .assert()
+        .failure()
+        .stderr(predicate::str::contains(format!(
+            "exec 1.0.0 is already installed with other contents \
+             (installed sha256:{old_hex}, this file sha256:{new_hex}): to replace it, add --force"
+        )));
+    assert_eq!(
+        tree(home.path()),
+        before,
+        "a refused install changed nothing"
+    );
+    assert_eq!(
+        list_json(home.path())[0]["digest"],
+        format!("sha256:{old_hex}")
+    );
+
+    porter(home.path())
+        .args(["mixins", "install", "exec", "--force", "--file"])
+        .arg(&file)
+        .assert()
+        .success()
+        .stdout(format!(
+            "Replaced exec 1.0.0 (sha256:{old_hex} -> sha256:{new_hex})\n"
+        ));
+    let listed = list_json(home.path());
+    assert_eq!(listed.len(), 1, "{listed:?}");
+    assert_eq!(listed[0]["digest"], format!("sha256:{new_hex}"));
+    // The replaced build's compiled form went with it.
+    let files = tree(home.path());
+    assert!(!files.iter().any(|f| f.contains(&old_hex)), "{files:?}");
+    assert!(
+        files
+            .iter()
+            .any(|f| f.starts_with(&format!("cache/precompiled/{new_hex}-"))),
+        "{files:?}"
+    );
+}
+
+#[test]
+fn a_mixin_that_imports_a_newer_host_function_needs_a_newer_porter() {
+    let home = tempfile::tempdir().unwrap();
+    let before = tree(home.path());
+    porter(home.path())
+        .args(["mixins", "install", "future", "--file"])
+        .arg(guest_wasm("future"))
+        .assert()
+        .failure()
+        .stderr(predicate::str::contains(
+            "this mixin needs a newer porter: it imports host#progress (porter:mixin@1.1.0), \
+             and this porter provides porter:mixin@1.0.0. Upgrade porter, or install a release \
+             of the mixin built for porter:mixin@1.0.0",
+        ))
+        .stderr(predicate::str::contains("does not give mixins").not());
+    assert_eq!(
+        tree(home.path()),
+        before,
+        "a refused install changed nothing"
     );
 }
 

@@ -25,6 +25,20 @@ pub fn guest_wasm(name: &str) -> PathBuf {
     )
 }
 
+/// A test guest written by hand in the component text format
+/// (`tests/guests/<name>.wat`), compiled.
+pub fn wat_guest(name: &str) -> Vec<u8> {
+    wat_guest_with(name, |text| text)
+}
+
+/// [`wat_guest`], with its text changed by `edit` first.
+pub fn wat_guest_with(name: &str, edit: impl FnOnce(String) -> String) -> Vec<u8> {
+    let path = workspace_root().join(format!("tests/guests/{name}.wat"));
+    let text = std::fs::read_to_string(&path)
+        .unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()));
+    wat::parse_str(edit(text)).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
 fn built(relative: &str, how: &str) -> PathBuf {
     let path = workspace_root().join(relative);
     assert!(

@@ -227,10 +227,11 @@ fn install(root: &Path) -> Result<()> {
                 runtimes.display()
             )
         })?;
+    // The mixins just built replace any earlier build of the same version.
     for wasm in mixins {
         let name = wasm.file_stem().unwrap().to_string_lossy().into_owned();
         run(Command::new(&porter)
-            .args(["mixins", "install", &name, "--file"])
+            .args(["mixins", "install", &name, "--force", "--file"])
             .arg(&wasm))?;
     }
     Ok(())

@@ -7,7 +7,9 @@ use clap::Subcommand;
 
 use super::shared::{OutputFormat, print_structured, print_table};
 use crate::home::PorterHome;
-use crate::mixin::{InstallRequest, InstalledMixin, MixinHost, MixinStore};
+use crate::mixin::{
+    InstallOutcome, InstallRequest, Installation, InstalledMixin, MixinHost, MixinStore,
+};
 
 #[derive(Debug, Subcommand)]
 pub enum MixinsCommand {
@@ -21,6 +23,9 @@ pub enum MixinsCommand {
         /// Refuse the file unless it is this version of the mixin
         #[arg(long)]
         version: Option<semver::Version>,
+        /// Replace this version of the mixin when it is installed with other contents
+        #[arg(long)]
+        force: bool,
     },
     /// List installed mixins
     #[command(visible_alias = "ls")]
@@ -46,17 +51,15 @@ pub fn run(command: MixinsCommand) -> Result<()> {
             name,
             file,
             version,
+            force,
         } => {
             let host = MixinHost::new(&home)?;
             let request = InstallRequest {
                 name: &name,
                 version: version.as_ref(),
+                force,
             };
-            let installed = host.install_file(&request, &file)?;
-            println!(
-                "Installed {} {} ({})",
-                installed.name, installed.version, installed.digest
-            );
+            print_installation(&host.install_file(&request, &file)?);
         }
         MixinsCommand::List { output } => {
             let mixins = MixinStore::new(&home).list()?;
@@ -75,6 +78,23 @@ pub fn run(command: MixinsCommand) -> Result<()> {
         }
     }
     Ok(())
+}
+
+fn print_installation(installation: &Installation) {
+    let m = &installation.mixin;
+    match &installation.outcome {
+        InstallOutcome::New => println!("Installed {} {} ({})", m.name, m.version, m.digest),
+        InstallOutcome::AlreadyInstalled => {
+            println!(
+                "{} {} is already installed ({})",
+                m.name, m.version, m.digest
+            )
+        }
+        InstallOutcome::Replaced { previous_digest } => println!(
+            "Replaced {} {} ({previous_digest} -> {})",
+            m.name, m.version, m.digest
+        ),
+    }
 }
 
 /// One row of `porter mixins list -o json|yaml`.

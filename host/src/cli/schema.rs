@@ -1,7 +1,7 @@
 //! `porter schema`: the porter.yaml JSON Schema with every installed
 //! mixin's schema merged in, for editors.
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 
 use crate::home::PorterHome;
 use crate::manifest::schema;
@@ -15,22 +15,8 @@ pub fn run() -> Result<()> {
         if mixins.iter().any(|(name, _)| name == &installed.name) {
             continue;
         }
-        let path = installed.schema_path();
-        let text = std::fs::read_to_string(&path).with_context(|| {
-            format!(
-                "cannot read {}: reinstall mixin {}",
-                path.display(),
-                installed.name
-            )
-        })?;
-        let value = serde_json::from_str(&text).with_context(|| {
-            format!(
-                "{} is not JSON: reinstall mixin {}",
-                path.display(),
-                installed.name
-            )
-        })?;
-        mixins.push((installed.name, value));
+        let schema = installed.schema()?;
+        mixins.push((installed.name, schema.json));
     }
     mixins.sort_by(|a, b| a.0.cmp(&b.0));
     println!(

@@ -208,24 +208,15 @@ fn schema_findings(
         .mixin(mixin)
         .map(|d| d.pointer.clone())
         .unwrap_or_default();
-    let path = installed.schema_path();
-    let Some((text, schema)) = std::fs::read_to_string(&path).ok().and_then(|text| {
-        let schema: Value = serde_json::from_str(&text).ok()?;
-        Some((text, schema))
-    }) else {
-        return vec![
-            Diagnostic::warning(
+    let (text, schema) = match installed.schema() {
+        Ok(schema) => (schema.text, schema.json),
+        Err(e) => {
+            return vec![Diagnostic::warning(
                 &loaded.source,
                 loaded.source.locations.value(&declaration_at),
-                format!(
-                    "cannot read the schema of mixin {mixin} ({}): its steps are not checked",
-                    path.display()
-                ),
-            )
-            .hint(format!(
-                "reinstall the mixin: porter mixins install {mixin} --file ..."
-            )),
-        ];
+                format!("the steps of mixin {mixin} are not checked: {e}"),
+            )];
+        }
     };
     let (config, actions) = mixin_input(m, mixin);
     let key = MemoKey::builder(installed.sha256_hex(), "schema-check")

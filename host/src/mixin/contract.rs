@@ -20,6 +20,8 @@ use v1::porter::mixin::types as wit;
 
 /// The contract versions this host loads, by major.
 pub const SUPPORTED_CONTRACT: &str = "porter:mixin@1.x (1.0.0)";
+/// The contract this host provides to mixins (its `host` imports).
+pub const CONTRACT_VERSION: semver::Version = semver::Version::new(1, 0, 0);
 const CONTRACT_PACKAGE: &str = "porter:mixin/";
 const REQUIRED_INTERFACES: [&str; 3] = ["metadata", "build", "lint"];
 
@@ -264,6 +266,58 @@ pub fn contract_version<'a>(
     Ok(newest)
 }
 
+/// A mixin built against a newer minor of the contract that imports a host
+/// function this porter does not have (wit/VERSIONING.md, rule 2).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "this mixin needs a newer porter: it imports {import} (porter:mixin@{version}), \
+     and this porter provides porter:mixin@{provided}. Upgrade porter, or install \
+     a release of the mixin built for porter:mixin@{provided}",
+    provided = CONTRACT_VERSION
+)]
+pub struct NeedsNewerPorter {
+    /// `<interface>#<function>`, or the interface when it has no function.
+    pub import: String,
+    /// The contract version the mixin imports it from.
+    pub version: semver::Version,
+}
+
+impl NeedsNewerPorter {
+    /// Reads the linker's refusal of a component's imports (its error chain,
+    /// outermost first): `None` unless what is missing is a contract import
+    /// newer than [`CONTRACT_VERSION`]. wasmtime words it as "component
+    /// imports instance `porter:mixin/host@1.1.0`, but a matching
+    /// implementation was not found in the linker", caused by "instance
+    /// export `progress` has the wrong type".
+    pub fn from_link_error<S: AsRef<str>>(chain: impl IntoIterator<Item = S>) -> Option<Self> {
+        let mut chain = chain.into_iter();
+        let import = chain.find_map(|m| {
+            let rest = m.as_ref().strip_prefix("component imports instance ")?;
+            quoted(rest).map(str::to_string)
+        })?;
+        let (interface, version) = import.strip_prefix(CONTRACT_PACKAGE)?.split_once('@')?;
+        let version = semver::Version::parse(version).ok()?;
+        if version <= CONTRACT_VERSION {
+            return None;
+        }
+        let function = chain.find_map(|m| {
+            let rest = m.as_ref().strip_prefix("instance export ")?;
+            quoted(rest).map(str::to_string)
+        });
+        let import = match function {
+            Some(function) => format!("{interface}#{function}"),
+            None => interface.to_string(),
+        };
+        Some(NeedsNewerPorter { import, version })
+    }
+}
+
+/// The text between the first pair of backquotes.
+fn quoted(text: &str) -> Option<&str> {
+    let (_, rest) = text.split_once('`')?;
+    rest.split_once('`').map(|(inside, _)| inside)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -306,5 +360,42 @@ mod tests {
         let err = contract_version(["porter:mixin/metadata@1.0.0", "porter:mixin/build@1.0.0"])
             .unwrap_err();
         assert!(err.contains("lacks porter:mixin/lint"), "{err}");
+    }
+
+    #[test]
+    fn a_missing_import_from_a_newer_minor_needs_a_newer_porter() {
+        let newer = NeedsNewerPorter::from_link_error([
+            "component imports instance `porter:mixin/host@1.1.0`, but a matching implementation was not found in the linker",
+            "instance export `progress` has the wrong type",
+            "function implementation is missing",
+        ])
+        .unwrap();
+        assert_eq!(newer.import, "host#progress");
+        assert_eq!(newer.version, semver::Version::new(1, 1, 0));
+        assert!(
+            newer.to_string().starts_with(
+                "this mixin needs a newer porter: it imports host#progress (porter:mixin@1.1.0), \
+                 and this porter provides porter:mixin@1.0.0. Upgrade porter"
+            ),
+            "{newer}"
+        );
+    }
+
+    #[test]
+    fn other_missing_imports_are_not_about_the_contract_version() {
+        for chain in [
+            // An import of the contract this porter provides: a broken mixin.
+            [
+                "component imports instance `porter:mixin/host@1.0.0`, but a matching implementation was not found in the linker",
+                "instance export `progress` has the wrong type",
+            ],
+            // Something porter never gives mixins.
+            [
+                "component imports instance `wasi:http/outgoing-handler@0.2.6`, but a matching implementation was not found in the linker",
+                "instance export `handle` has the wrong type",
+            ],
+        ] {
+            assert_eq!(NeedsNewerPorter::from_link_error(chain), None);
+        }
     }
 }

@@ -8,7 +8,7 @@ use sha2::{Digest, Sha256};
 use wasmtime::component::Component;
 
 use super::MixinHost;
-use super::contract::contract_version;
+use super::contract::{NeedsNewerPorter, contract_version};
 use super::sandbox::MixinLabel;
 use super::store::{InstalledMixin, RECORD_FILE, SCHEMA_FILE, check_name};
 
@@ -21,6 +21,26 @@ pub struct InstallRequest<'a> {
     pub name: &'a str,
     /// `Some` when the user asked for a version: the mixin must report it.
     pub version: Option<&'a semver::Version>,
+    /// Replace the same version when it is installed with other contents
+    /// (without it, that install is refused).
+    pub force: bool,
+}
+
+/// A mixin just installed, and what became of the version already there.
+#[derive(Debug, Clone)]
+pub struct Installation {
+    pub mixin: InstalledMixin,
+    pub outcome: InstallOutcome,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum InstallOutcome {
+    /// This version was not installed.
+    New,
+    /// The same bytes were installed already; their files are written again.
+    AlreadyInstalled,
+    /// Other contents of this version were installed, and were replaced.
+    Replaced { previous_digest: String },
 }
 
 pub fn sha256_digest(bytes: &[u8]) -> String {
@@ -29,11 +49,7 @@ pub fn sha256_digest(bytes: &[u8]) -> String {
 
 impl MixinHost {
     /// Installs the mixin in a local `.wasm` file.
-    pub fn install_file(
-        &self,
-        request: &InstallRequest<'_>,
-        file: &Path,
-    ) -> Result<InstalledMixin> {
+    pub fn install_file(&self, request: &InstallRequest<'_>, file: &Path) -> Result<Installation> {
         check_name(request.name)?;
         let meta =
             std::fs::metadata(file).with_context(|| format!("cannot read {}", file.display()))?;
@@ -71,7 +87,7 @@ impl MixinHost {
         request: &InstallRequest<'_>,
         wasm: &[u8],
         source: &str,
-    ) -> Result<InstalledMixin> {
+    ) -> Result<Installation> {
         check_name(request.name)?;
         check_is_component(wasm)?;
         let runtime = self.runtime()?;
@@ -91,10 +107,13 @@ impl MixinHost {
             name: request.name.to_string(),
             version: String::new(),
         };
-        let prepared = runtime
-            .sandbox
-            .prepare(&component, label)
-            .context("it needs something porter does not give mixins (mixins get no files, network or environment)")?;
+        let prepared = runtime.sandbox.prepare(&component, label).map_err(|e| {
+            if e.is::<NeedsNewerPorter>() {
+                e
+            } else {
+                e.context("it needs something porter does not give mixins (mixins get no files, network or environment)")
+            }
+        })?;
         let info = prepared.info()?;
         if info.name != request.name {
             bail!(
@@ -133,12 +152,51 @@ impl MixinHost {
             api_version,
             dir: self.store.version_dir(&info.name, &version),
         };
+        let outcome = self.outcome_over_installed(&record, request.force)?;
         runtime
             .cache
             .store(record.sha256_hex(), &component)
             .context("cannot cache the compiled mixin")?;
         self.move_into_place(&record, wasm, &schema)?;
-        Ok(record)
+        if let InstallOutcome::Replaced { previous_digest } = &outcome {
+            // Only costs disk space when it fails.
+            let _ = self.store.forget_if_unused(previous_digest);
+        }
+        Ok(Installation {
+            mixin: record,
+            outcome,
+        })
+    }
+
+    /// What installing `record` does to the same version already installed:
+    /// other contents are only replaced when the user says so. A version
+    /// whose record cannot be read is damaged, and installing repairs it.
+    fn outcome_over_installed(
+        &self,
+        record: &InstalledMixin,
+        force: bool,
+    ) -> Result<InstallOutcome> {
+        let Some(installed) = self.store.installed(&record.name, &record.version) else {
+            return Ok(InstallOutcome::New);
+        };
+        if installed.digest == record.digest {
+            return Ok(InstallOutcome::AlreadyInstalled);
+        }
+        if !force {
+            bail!(
+                "{} {} is already installed with other contents (installed {}, this file {}): \
+                 to replace it, add --force (porter mixins install {} --file PATH --force), \
+                 or give this build a version of its own",
+                record.name,
+                record.version,
+                installed.digest,
+                record.digest,
+                record.name
+            );
+        }
+        Ok(InstallOutcome::Replaced {
+            previous_digest: installed.digest,
+        })
     }
 
     /// Writes the files in a staging directory beside the target, then

@@ -24,15 +24,15 @@ use wasmtime::component::Component;
 
 pub use contract::{
     ActionSteps, BuildRequest, BuildResponse, ConfigProblem, LintFinding, LintLevel, LintRequest,
-    MixinInfo, Refusal, StepLocation,
+    MixinInfo, NeedsNewerPorter, Refusal, StepLocation,
 };
 pub use determinism::HOOK_WALL_CLOCK_START;
-pub use install::InstallRequest;
+pub use install::{InstallOutcome, InstallRequest, Installation};
 pub use sandbox::{
     Answer, Hook, HookError, HookErrorKind, Limits, LogMessage, LogSink, MixinLabel, MixinLogLevel,
     PreparedMixin, Sandbox,
 };
-pub use store::{InstalledMixin, MixinStore, ResolveError, check_name};
+pub use store::{InstalledMixin, MixinStore, RecordedSchema, ResolveError, check_name};
 
 use crate::home::PorterHome;
 use cache::PrecompiledCache;

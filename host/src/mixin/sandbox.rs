@@ -21,14 +21,17 @@ use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
 use wasmtime_wasi::{I32Exit, WasiCtx, WasiCtxView, WasiView};
 
 use super::contract::v1::{self, porter::mixin::types::LogLevel};
-use super::contract::{BuildRequest, BuildResponse, LintFinding, LintRequest, MixinInfo, Refusal};
+use super::contract::{
+    BuildRequest, BuildResponse, LintFinding, LintRequest, MixinInfo, NeedsNewerPorter, Refusal,
+};
 use super::determinism::{self, VirtualTime};
 
 /// How much a hook call may use. The defaults are generous for a hook that
 /// turns a few kilobytes of config into Dockerfile lines.
 #[derive(Debug, Clone)]
 pub struct Limits {
-    /// Linear memory of the mixin's instance (all its memories together).
+    /// Linear memory of one hook call: every memory of every core instance
+    /// of the component together.
     pub memory_bytes: usize,
     /// Wall time of one `build` or `lint` call.
     pub hook_timeout: Duration,
@@ -130,13 +133,21 @@ impl Sandbox {
     }
 
     /// Checks that `component` can be instantiated here (it imports nothing
-    /// the host does not provide) and prepares it for calls.
+    /// the host does not provide) and prepares it for calls. A mixin that
+    /// imports a host function of a newer contract fails with
+    /// [`NeedsNewerPorter`].
     pub fn prepare(
         &self,
         component: &Component,
         label: MixinLabel,
     ) -> anyhow::Result<PreparedMixin> {
-        let pre = self.linker.instantiate_pre(component)?;
+        let pre = self.linker.instantiate_pre(component).map_err(|error| {
+            let chain = error.chain().map(|cause| cause.to_string());
+            match NeedsNewerPorter::from_link_error(chain) {
+                Some(newer) => anyhow::Error::new(newer),
+                None => anyhow::Error::from(error),
+            }
+        })?;
         let pre = v1::MixinPre::new(pre)?;
         Ok(PreparedMixin {
             pre,
@@ -196,25 +207,32 @@ impl PreparedMixin {
 
     pub fn info(&self) -> Result<MixinInfo, HookError> {
         let info = self
-            .call(Hook::Info, |m, s| {
-                m.porter_mixin_metadata().call_info(s).map(Ok::<_, Refusal>)
-            })?
+            .call(
+                Hook::Info,
+                |m, s| m.porter_mixin_metadata().call_info(s).map(Ok::<_, Refusal>),
+                |info| {
+                    info.name.len()
+                        + info.version.len()
+                        + info.description.len()
+                        + info.author.len()
+                },
+            )?
             .value;
-        let size =
-            info.name.len() + info.version.len() + info.description.len() + info.author.len();
-        self.check_size(Hook::Info, size, String::new())?;
         Ok(info.into())
     }
 
     pub fn schema(&self) -> Result<String, HookError> {
         let schema = self
-            .call(Hook::Schema, |m, s| {
-                m.porter_mixin_metadata()
-                    .call_schema(s)
-                    .map(Ok::<_, Refusal>)
-            })?
+            .call(
+                Hook::Schema,
+                |m, s| {
+                    m.porter_mixin_metadata()
+                        .call_schema(s)
+                        .map(Ok::<_, Refusal>)
+                },
+                String::len,
+            )?
             .value;
-        self.check_size(Hook::Schema, schema.len(), String::new())?;
         Ok(schema)
     }
 
@@ -228,16 +246,18 @@ impl PreparedMixin {
         let Answer {
             value: output,
             logs,
-        } = self.call(Hook::Build, |m, s| {
-            m.porter_mixin_build().call_build(s, &input)
-        })?;
-        let size = output
-            .dockerfile_lines
-            .iter()
-            .chain(&output.warnings)
-            .map(String::len)
-            .sum();
-        self.check_size(Hook::Build, size, String::new())?;
+        } = self.call(
+            Hook::Build,
+            |m, s| m.porter_mixin_build().call_build(s, &input),
+            |output| {
+                output
+                    .dockerfile_lines
+                    .iter()
+                    .chain(&output.warnings)
+                    .map(String::len)
+                    .sum()
+            },
+        )?;
         Ok(Answer {
             value: output.into(),
             logs,
@@ -257,14 +277,16 @@ impl PreparedMixin {
         let Answer {
             value: results,
             logs,
-        } = self.call(Hook::Lint, |m, s| {
-            m.porter_mixin_lint().call_lint(s, &input)
-        })?;
-        let size = results
-            .iter()
-            .map(|r| r.code.len() + r.title.len() + r.message.len() + 64)
-            .sum();
-        self.check_size(Hook::Lint, size, String::new())?;
+        } = self.call(
+            Hook::Lint,
+            |m, s| m.porter_mixin_lint().call_lint(s, &input),
+            |results| {
+                results
+                    .iter()
+                    .map(|r| r.code.len() + r.title.len() + r.message.len() + 64)
+                    .sum()
+            },
+        )?;
         Ok(Answer {
             value: results.into_iter().map(Into::into).collect(),
             logs,
@@ -272,11 +294,14 @@ impl PreparedMixin {
     }
 
     /// One hook call in a fresh store. `f` returns the hook's own
-    /// `Result` (a refusal) inside wasmtime's (a crash).
+    /// `Result` (a refusal) inside wasmtime's (a crash); `size` measures an
+    /// answer against the output limit (an answer too large is refused with
+    /// what the mixin wrote to stderr, like any other failure).
     fn call<T, E: Into<Refusal>>(
         &self,
         hook: Hook,
         f: impl FnOnce(&v1::Mixin, &mut Store<HookState>) -> wasmtime::Result<Result<T, E>>,
+        size: impl FnOnce(&T) -> usize,
     ) -> Result<Answer<T>, HookError> {
         let timeout = match hook {
             Hook::Info | Hook::Schema => self.limits.metadata_timeout,
@@ -290,10 +315,7 @@ impl PreparedMixin {
                 .build(),
             time,
             table: ResourceTable::new(),
-            memory: MemoryCap {
-                limit: self.limits.memory_bytes,
-                hit: false,
-            },
+            memory: MemoryCap::new(self.limits.memory_bytes),
             log: LogRelay {
                 label: self.label.clone(),
                 sink: self.log.clone(),
@@ -320,25 +342,18 @@ impl PreparedMixin {
             stderr: stderr.clone(),
         };
         match outcome {
-            Ok(Ok(value)) => Ok(Answer { value, logs }),
+            Ok(Ok(value)) => match size(&value) {
+                bytes if bytes > self.limits.output_bytes => {
+                    Err(fail(HookErrorKind::OutputTooLarge {
+                        bytes,
+                        limit: self.limits.output_bytes,
+                    }))
+                }
+                _ => Ok(Answer { value, logs }),
+            },
             Ok(Err(refusal)) => Err(fail(HookErrorKind::Refused(refusal.into()))),
-            Err(error) => Err(fail(classify(&error, timeout, store.data().memory))),
+            Err(error) => Err(fail(classify(&error, timeout, &store.data().memory))),
         }
-    }
-
-    fn check_size(&self, hook: Hook, bytes: usize, stderr: String) -> Result<(), HookError> {
-        if bytes > self.limits.output_bytes {
-            return Err(HookError {
-                mixin: self.label.clone(),
-                hook,
-                kind: HookErrorKind::OutputTooLarge {
-                    bytes,
-                    limit: self.limits.output_bytes,
-                },
-                stderr,
-            });
-        }
-        Ok(())
     }
 }
 
@@ -394,10 +409,22 @@ fn ticks(timeout: Duration) -> u64 {
 
 /// Turns a wasmtime error (a trap, an exit, a denied memory grow...) into
 /// what the user is told.
-fn classify(error: &wasmtime::Error, timeout: Duration, memory: MemoryCap) -> HookErrorKind {
+fn classify(error: &wasmtime::Error, timeout: Duration, memory: &MemoryCap) -> HookErrorKind {
     if memory.hit {
         return HookErrorKind::OutOfMemory {
             limit: memory.limit,
+        };
+    }
+    if let Some(limit) = error
+        .chain()
+        .map(|cause| cause.to_string())
+        .find(|m| m.starts_with("resource limit exceeded"))
+    {
+        return HookErrorKind::Crashed {
+            reason: format!(
+                "{limit}: a mixin may have at most {MAX_INSTANCES} core instances, \
+                 {MAX_MEMORIES} memories and {MAX_TABLES} tables"
+            ),
         };
     }
     if let Some(exit) = error.downcast_ref::<I32Exit>() {
@@ -539,47 +566,89 @@ impl WasiView for HookState {
     }
 }
 
-/// Caps linear memory and remembers that it did, so the error can say
+/// Core instances, memories and tables one hook call may create. A Rust
+/// wasm32-wasip2 mixin has 3 core instances (its code and two of
+/// wit-component's shims), 1 memory and 2 tables; the margin leaves room for
+/// other toolchains (a WASI adapter, a runtime split in several modules).
+pub const MAX_INSTANCES: usize = 12;
+pub const MAX_MEMORIES: usize = 4;
+pub const MAX_TABLES: usize = 8;
+/// Table elements across every table of a call (a pointer or two each).
+const MAX_TABLE_ELEMENTS: usize = 1 << 20;
+
+/// Caps the linear memory of a whole hook call, every memory of every core
+/// instance together, and remembers that it did, so the error can say
 /// "memory" rather than whatever the guest did after a failed allocation.
-#[derive(Debug, Clone, Copy)]
+///
+/// wasmtime asks before each memory is created (growing from 0) and before
+/// each grows; the cap counts what it allowed. A growth allowed here that
+/// the system then refuses still counts: the call is failing anyway.
+#[derive(Debug, Clone)]
 struct MemoryCap {
     limit: usize,
+    /// Bytes of linear memory allowed so far, across every memory.
+    used: usize,
+    /// Table elements allowed so far, across every table.
+    table_elements: usize,
     hit: bool,
+}
+
+impl MemoryCap {
+    fn new(limit: usize) -> Self {
+        MemoryCap {
+            limit,
+            used: 0,
+            table_elements: 0,
+            hit: false,
+        }
+    }
 }
 
 impl wasmtime::ResourceLimiter for MemoryCap {
     fn memory_growing(
         &mut self,
-        _current: usize,
+        current: usize,
         desired: usize,
         _max: Option<usize>,
     ) -> wasmtime::Result<bool> {
-        if desired > self.limit {
+        let total = self.used.saturating_add(desired.saturating_sub(current));
+        if total > self.limit {
             self.hit = true;
-            wasmtime::bail!("memory cap of {} bytes reached", self.limit);
+            wasmtime::bail!(
+                "memory cap of {} bytes reached (all memories together)",
+                self.limit
+            );
         }
+        self.used = total;
         Ok(true)
     }
 
     fn table_growing(
         &mut self,
-        _current: usize,
+        current: usize,
         desired: usize,
         _max: Option<usize>,
     ) -> wasmtime::Result<bool> {
-        Ok(desired <= 1 << 20)
+        let total = self
+            .table_elements
+            .saturating_add(desired.saturating_sub(current));
+        if total > MAX_TABLE_ELEMENTS {
+            return Ok(false);
+        }
+        self.table_elements = total;
+        Ok(true)
     }
 
     fn instances(&self) -> usize {
-        100
+        MAX_INSTANCES
     }
 
     fn tables(&self) -> usize {
-        100
+        MAX_TABLES
     }
 
     fn memories(&self) -> usize {
-        10
+        MAX_MEMORIES
     }
 }
 

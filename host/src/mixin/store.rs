@@ -44,14 +44,35 @@ impl InstalledMixin {
         self.dir.join(format!("{}.wasm", self.name))
     }
 
-    pub fn schema_path(&self) -> PathBuf {
-        self.dir.join(SCHEMA_FILE)
+    /// The JSON Schema the mixin published (`metadata.schema`), as recorded
+    /// at install. Errors name the file and say to reinstall.
+    pub fn schema(&self) -> Result<RecordedSchema> {
+        let path = self.dir.join(SCHEMA_FILE);
+        let unusable = |why: String| {
+            anyhow::anyhow!(
+                "{why}: reinstall mixin {name} (porter mixins install {name} --file PATH.wasm)",
+                name = self.name
+            )
+        };
+        let text = std::fs::read_to_string(&path)
+            .map_err(|e| unusable(format!("cannot read {} ({e})", path.display())))?;
+        let json = serde_json::from_str(&text)
+            .map_err(|e| unusable(format!("{} is not JSON ({e})", path.display())))?;
+        Ok(RecordedSchema { text, json })
     }
 
     /// The hex part of the digest.
     pub fn sha256_hex(&self) -> &str {
         self.digest.strip_prefix("sha256:").unwrap_or(&self.digest)
     }
+}
+
+/// An installed mixin's schema: the text as the mixin returned it (what
+/// remembered checks are keyed by) and the JSON it holds.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RecordedSchema {
+    pub text: String,
+    pub json: serde_json::Value,
 }
 
 /// A mixin name is also a directory name: keep it to what porter.yaml
@@ -102,6 +123,11 @@ impl MixinStore {
     /// Where a version of a mixin is (or would be) installed.
     pub fn version_dir(&self, name: &str, version: &semver::Version) -> PathBuf {
         self.dir.join(name).join(version.to_string())
+    }
+
+    /// One installed version, when its record can be read.
+    pub fn installed(&self, name: &str, version: &semver::Version) -> Option<InstalledMixin> {
+        read_record(&self.version_dir(name, version)).ok()
     }
 
     /// Every installed mixin, by name then version.
@@ -209,17 +235,25 @@ impl MixinStore {
                 .with_context(|| format!("cannot remove {}", trash.display()))?;
         }
         // Compiled code and answers nobody installed uses any more go too.
-        let remaining = self.list()?;
         for mixin in &doomed {
-            if !remaining.iter().any(|m| m.digest == mixin.digest) {
-                super::cache::remove_compiled(&self.precompiled_dir, mixin.sha256_hex());
-                super::memo::forget_mixin(&self.answers_dir, mixin.sha256_hex());
-            }
+            self.forget_if_unused(&mixin.digest)?;
         }
         if self.versions(name)?.is_empty() {
             let _ = std::fs::remove_dir_all(self.dir.join(name));
         }
         Ok(doomed)
+    }
+
+    /// Drops the compiled code and remembered answers of a wasm digest
+    /// (`sha256:<hex>`) when no installed mixin has it any more.
+    pub fn forget_if_unused(&self, digest: &str) -> Result<()> {
+        if self.list()?.iter().any(|m| m.digest == digest) {
+            return Ok(());
+        }
+        let hex = digest.strip_prefix("sha256:").unwrap_or(digest);
+        super::cache::remove_compiled(&self.precompiled_dir, hex);
+        super::memo::forget_mixin(&self.answers_dir, hex);
+        Ok(())
     }
 }
 
@@ -282,5 +316,46 @@ mod tests {
         for good in ["exec", "helm3", "docker-compose", "az_cli", "0day"] {
             check_name(good).unwrap();
         }
+    }
+
+    fn installed_in(dir: &Path) -> InstalledMixin {
+        InstalledMixin {
+            name: "exec".into(),
+            version: semver::Version::new(1, 0, 0),
+            description: String::new(),
+            author: String::new(),
+            homepage: None,
+            license: None,
+            digest: "sha256:00".into(),
+            source: "file:///exec.wasm".into(),
+            api_version: semver::Version::new(1, 0, 0),
+            dir: dir.to_path_buf(),
+        }
+    }
+
+    #[test]
+    fn a_recorded_schema_is_read_with_its_text() {
+        let dir = tempfile::tempdir().unwrap();
+        let mixin = installed_in(dir.path());
+        let text = r#"{"definitions": {}}"#;
+        std::fs::write(dir.path().join(SCHEMA_FILE), text).unwrap();
+        let schema = mixin.schema().unwrap();
+        assert_eq!(schema.text, text);
+        assert_eq!(schema.json, serde_json::json!({"definitions": {}}));
+    }
+
+    #[test]
+    fn an_unusable_schema_says_to_reinstall() {
+        let dir = tempfile::tempdir().unwrap();
+        let mixin = installed_in(dir.path());
+        let err = mixin.schema().unwrap_err().to_string();
+        assert!(err.starts_with("cannot read "), "{err}");
+        assert!(
+            err.ends_with(": reinstall mixin exec (porter mixins install exec --file PATH.wasm)"),
+            "{err}"
+        );
+        std::fs::write(dir.path().join(SCHEMA_FILE), "{").unwrap();
+        let err = mixin.schema().unwrap_err().to_string();
+        assert!(err.contains("schema.json is not JSON ("), "{err}");
     }
 }

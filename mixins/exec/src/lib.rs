@@ -5,12 +5,12 @@
 
 use std::collections::BTreeMap;
 
+use mixin_sdk::serde::Deserialize;
+use mixin_sdk::serde_json::Value;
 use mixin_sdk::{
     BuildInput, BuildOutput, LintInput, LintResult, Mixin, MixinError, MixinInfo, NoConfig,
     StepLocation,
 };
-use serde::Deserialize;
-use serde_json::Value;
 
 /// The single line Porter's exec mixin prints at build time.
 pub const BUILD_LINE: &str = "# exec mixin has no buildtime dependencies";
@@ -23,7 +23,7 @@ const QUOTING_MESSAGE: &str = "The bash -c flag argument must be wrapped in quot
 /// One `exec:` step, as `schema/exec.json` describes it. Runtime-only
 /// fields are kept as JSON: the build and lint hooks do not interpret them.
 #[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(crate = "mixin_sdk::serde", deny_unknown_fields)]
 pub struct ExecStep {
     #[serde(default)]
     pub description: Option<String>,
@@ -130,8 +130,8 @@ mixin_sdk::export_mixin!(Exec);
 #[cfg(test)]
 mod tests {
     use super::*;
+    use mixin_sdk::serde_json::{self, json};
     use mixin_sdk::{Action, LintLevel};
-    use serde_json::json;
 
     fn step(body: Value) -> ExecStep {
         serde_json::from_value(body).unwrap()

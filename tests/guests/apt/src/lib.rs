@@ -10,17 +10,18 @@
 //!       lines: ["RUN tree --version"]
 //! ```
 
+use mixin_sdk::serde::Deserialize;
 use mixin_sdk::{BuildInput, BuildOutput, Mixin, MixinError, MixinInfo};
-use serde::Deserialize;
 
 #[derive(Deserialize, Default)]
-#[serde(default, deny_unknown_fields)]
+#[serde(crate = "mixin_sdk::serde", default, deny_unknown_fields)]
 struct Config {
     packages: Vec<String>,
     lines: Vec<String>,
 }
 
 #[derive(Deserialize)]
+#[serde(crate = "mixin_sdk::serde")]
 struct Step {
     #[allow(dead_code)]
     description: Option<String>,

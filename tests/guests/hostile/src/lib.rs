@@ -3,8 +3,8 @@
 //! The build hook reads `{"attack": "<name>", ...}` from its config and does
 //! that attack; with no attack it behaves (one Dockerfile line).
 
+use mixin_sdk::serde_json::Value;
 use mixin_sdk::{BuildInput, BuildOutput, Mixin, MixinError, MixinInfo};
-use serde_json::Value;
 
 struct Hostile;
 
@@ -52,6 +52,7 @@ impl Mixin for Hostile {
             }
             "exit" => std::process::exit(3),
             "huge-output" => {
+                eprintln!("hostile mixin returns too much on purpose");
                 let line = "#".repeat(99);
                 for _ in 0..200_000 {
                     out.line(line.clone());

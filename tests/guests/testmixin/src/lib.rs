@@ -3,17 +3,22 @@
 //! (pkg/porter/testdata/schema.json, `mixin.testmixin`, references made
 //! local again). It lets the end-to-end tests build Porter's mybuns bundle.
 
+use mixin_sdk::serde::Deserialize;
 use mixin_sdk::{BuildInput, BuildOutput, Mixin, MixinError, MixinInfo};
-use serde::Deserialize;
 
 #[derive(Deserialize, Default)]
-#[serde(default, deny_unknown_fields, rename_all = "camelCase")]
+#[serde(
+    crate = "mixin_sdk::serde",
+    default,
+    deny_unknown_fields,
+    rename_all = "camelCase"
+)]
 struct Config {
     client_version: Option<String>,
 }
 
 #[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(crate = "mixin_sdk::serde", deny_unknown_fields)]
 struct Step {
     #[allow(dead_code)]
     description: String,
