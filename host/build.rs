@@ -25,10 +25,10 @@ fn main() {
     }
     println!("cargo:rustc-env=PORTER_SOURCE_ID={:016x}", hasher.finish());
     println!("cargo:rustc-env=PORTER_COMMIT={}", git_commit());
-    println!(
-        "cargo:rustc-env=PORTER_MIXIN_CONTRACT={}",
-        contract_version()
-    );
+    let contract = contract_version();
+    let major = contract.split('.').next().unwrap_or_default();
+    println!("cargo:rustc-env=PORTER_MIXIN_CONTRACT={contract}");
+    println!("cargo:rustc-env=PORTER_MIXIN_CONTRACT_MAJOR={major}");
 }
 
 /// Feeds every file under `path` (sorted, with its relative path) to `hasher`.

@@ -141,8 +141,36 @@ pub mod __private {
     pub use crate::glue::{build, info, lint, schema};
 }
 
-/// The version of the `porter:mixin` contract this SDK builds against.
-pub const CONTRACT_VERSION: &str = "1.0.0";
+/// The version of the `porter:mixin` contract this SDK builds against: the
+/// `package` line of the WIT it is generated from.
+pub const CONTRACT_VERSION: &str = package_version(include_str!("../../wit/mixin.wit"));
+
+/// `X.Y.Z` of the line `package porter:mixin@X.Y.Z;` (at compile time).
+const fn package_version(wit: &str) -> &str {
+    const PREFIX: &[u8] = b"\npackage porter:mixin@";
+    let bytes = wit.as_bytes();
+    let mut start = 0;
+    while start + PREFIX.len() <= bytes.len() {
+        let mut matched = 0;
+        while matched < PREFIX.len() && bytes[start + matched] == PREFIX[matched] {
+            matched += 1;
+        }
+        if matched == PREFIX.len() {
+            let (_, rest) = bytes.split_at(start + PREFIX.len());
+            let mut end = 0;
+            while end < rest.len() && rest[end] != b';' {
+                end += 1;
+            }
+            let (version, _) = rest.split_at(end);
+            match core::str::from_utf8(version) {
+                Ok(version) => return version,
+                Err(_) => panic!("wit/mixin.wit's package line is not UTF-8"),
+            }
+        }
+        start += 1;
+    }
+    panic!("wit/mixin.wit has no `package porter:mixin@X.Y.Z;` line")
+}
 
 /// Who a mixin is: returned by [`Mixin::info`], recorded by Porter at install
 /// time and in every bundle built with the mixin.
@@ -283,4 +311,18 @@ macro_rules! export_mixin {
     $crate::bindings::export_world!(PorterMixinExport with_types_in $crate::bindings);
         };
     };
+}
+
+#[cfg(test)]
+mod contract_version_tests {
+    #[test]
+    fn the_contract_version_is_read_from_the_wit_package_line() {
+        let parts: Vec<&str> = super::CONTRACT_VERSION.split('.').collect();
+        assert_eq!(parts.len(), 3, "{}", super::CONTRACT_VERSION);
+        assert!(parts.iter().all(|p| p.parse::<u64>().is_ok()));
+        assert!(include_str!("../../wit/mixin.wit").contains(&format!(
+            "\npackage porter:mixin@{};",
+            super::CONTRACT_VERSION
+        )));
+    }
 }

@@ -56,7 +56,7 @@ fn install_then_list_shows_version_digest_and_source() {
         format!("file://{}", wasm.display()).as_str()
     );
 
-    // The files are where DESIGN.md says, with the compiled form cached.
+    // The files are where ARCHITECTURE.md says, with the compiled form cached.
     let files = tree(home.path());
     for expected in [
         "mixins/exec/1.0.0/exec.wasm",

@@ -18,10 +18,22 @@ pub(crate) mod v1 {
 
 use v1::porter::mixin::types as wit;
 
+/// The contract this host provides to mixins (its `host` imports): the
+/// `package` line of wit/mixin.wit, read by build.rs.
+pub const CONTRACT: &str = env!("PORTER_MIXIN_CONTRACT");
 /// The contract versions this host loads, by major.
-pub const SUPPORTED_CONTRACT: &str = "porter:mixin@1.x (1.0.0)";
-/// The contract this host provides to mixins (its `host` imports).
-pub const CONTRACT_VERSION: semver::Version = semver::Version::new(1, 0, 0);
+pub const SUPPORTED_CONTRACT: &str = concat!(
+    "porter:mixin@",
+    env!("PORTER_MIXIN_CONTRACT_MAJOR"),
+    ".x (",
+    env!("PORTER_MIXIN_CONTRACT"),
+    ")"
+);
+
+/// [`CONTRACT`] as a version.
+pub fn provided_contract() -> semver::Version {
+    semver::Version::parse(CONTRACT).expect("wit/mixin.wit's package version is semver")
+}
 const CONTRACT_PACKAGE: &str = "porter:mixin/";
 const REQUIRED_INTERFACES: [&str; 3] = ["metadata", "build", "lint"];
 
@@ -246,16 +258,21 @@ pub fn contract_version<'a>(
              Build it with mixin-sdk, or export the `mixin` world of porter:mixin"
         ));
     };
-    if newest.major != 1 {
+    if newest.major != provided_contract().major {
         return Err(format!(
             "it implements porter:mixin@{newest}, and this porter supports {SUPPORTED_CONTRACT}: \
-             install a porter that supports it, or a release of the mixin built for 1.x"
+             install a porter that supports it, or a release of the mixin built for {}.x",
+            provided_contract().major
         ));
     }
     let missing: Vec<&str> = REQUIRED_INTERFACES
         .iter()
         .copied()
-        .filter(|iface| !versions.iter().any(|(i, v)| i == iface && v.major == 1))
+        .filter(|iface| {
+            !versions
+                .iter()
+                .any(|(i, v)| i == iface && v.major == provided_contract().major)
+        })
         .collect();
     if !missing.is_empty() {
         return Err(format!(
@@ -273,7 +290,7 @@ pub fn contract_version<'a>(
     "this mixin needs a newer porter: it imports {import} (porter:mixin@{version}), \
      and this porter provides porter:mixin@{provided}. Upgrade porter, or install \
      a release of the mixin built for porter:mixin@{provided}",
-    provided = CONTRACT_VERSION
+    provided = CONTRACT
 )]
 pub struct NeedsNewerPorter {
     /// `<interface>#<function>`, or the interface when it has no function.
@@ -285,7 +302,7 @@ pub struct NeedsNewerPorter {
 impl NeedsNewerPorter {
     /// Reads the linker's refusal of a component's imports (its error chain,
     /// outermost first): `None` unless what is missing is a contract import
-    /// newer than [`CONTRACT_VERSION`]. wasmtime words it as "component
+    /// newer than [`CONTRACT`]. wasmtime words it as "component
     /// imports instance `porter:mixin/host@1.1.0`, but a matching
     /// implementation was not found in the linker", caused by "instance
     /// export `progress` has the wrong type".
@@ -297,7 +314,7 @@ impl NeedsNewerPorter {
         })?;
         let (interface, version) = import.strip_prefix(CONTRACT_PACKAGE)?.split_once('@')?;
         let version = semver::Version::parse(version).ok()?;
-        if version <= CONTRACT_VERSION {
+        if version <= provided_contract() {
             return None;
         }
         let function = chain.find_map(|m| {
