@@ -42,7 +42,7 @@ impl PorterHome {
     }
 
     /// Remembered answers of mixins' hooks (by mixin digest) and of
-    /// porter's own checks (mixin/memo.rs).
+    /// porter's own checks (memo.rs).
     pub fn answers_dir(&self) -> PathBuf {
         self.root.join("cache").join("answers")
     }

@@ -21,4 +21,5 @@ mod go;
 pub mod home;
 pub mod layout;
 pub mod manifest;
+pub mod memo;
 pub mod mixin;

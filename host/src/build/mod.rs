@@ -30,7 +30,7 @@ use crate::cnab::{self, BundleInputs, InvocationImage, MixinRecord, StampInputs}
 use crate::dockerfile::{self, MixinLines, Template};
 use crate::home::PorterHome;
 use crate::manifest::{self, Diagnostic, LoadedManifest, ManifestErrors};
-use crate::mixin::memo::{MemoKey, PORTER_NAMESPACE};
+use crate::memo::{MemoKey, PORTER_NAMESPACE};
 use crate::mixin::{BuildRequest, InstalledMixin, MixinHost};
 
 pub use files::bundle_files;
@@ -260,7 +260,7 @@ fn load(
         let key = MemoKey::builder(PORTER_NAMESPACE, "manifest-check")
             .field(text)
             .finish();
-        host.remembered(&key, check)
+        host.memo().remembered(&key, check)
     })?;
     warnings.extend(manifest.warnings.iter().map(Diagnostic::to_string));
 

@@ -10,7 +10,7 @@ use super::model::Manifest;
 use super::schema::SchemaPlace;
 use super::source::{Diagnostic, escape};
 use super::template::TemplateUse;
-use crate::mixin::memo::MemoKey;
+use crate::memo::MemoKey;
 use crate::mixin::{ActionSteps, HookError, InstalledMixin, LintLevel, LintRequest, MixinHost};
 
 /// Porter's own rules over a valid manifest.
@@ -221,10 +221,9 @@ fn schema_findings(
     let (config, actions) = mixin_input(m, mixin);
     let key = MemoKey::builder(installed.sha256_hex(), "schema-check")
         .field(&text)
-        .field(&config.to_string())
-        .actions(&actions)
-        .finish();
-    let problems = host.remembered(&key, || {
+        .field(&config.to_string());
+    let key = crate::mixin::with_actions(key, &actions).finish();
+    let problems = host.memo().remembered(&key, || {
         super::schema::mixin_input_problems(&schema, mixin, &config, &actions)
     });
     problems

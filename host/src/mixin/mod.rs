@@ -11,7 +11,6 @@ mod cache;
 pub mod contract;
 mod determinism;
 pub mod install;
-pub mod memo;
 pub mod sandbox;
 mod store;
 
@@ -35,8 +34,8 @@ pub use sandbox::{
 pub use store::{InstalledMixin, MixinStore, RecordedSchema, ResolveError, check_name};
 
 use crate::home::PorterHome;
+use crate::memo::{KeyBuilder, Memo, MemoKey};
 use cache::PrecompiledCache;
-use memo::{Memo, MemoKey};
 
 /// Installs mixins into `PORTER_HOME` and loads them for hook calls.
 pub struct MixinHost {
@@ -149,7 +148,7 @@ impl MixinHost {
         mixin: &InstalledMixin,
         request: &BuildRequest,
     ) -> Result<BuildResponse> {
-        let key = Memo::build_key(mixin.sha256_hex(), request);
+        let key = build_key(mixin.sha256_hex(), request);
         self.answer(mixin, &key, |prepared| prepared.build_answer(request))
     }
 
@@ -159,26 +158,15 @@ impl MixinHost {
         mixin: &InstalledMixin,
         request: &LintRequest,
     ) -> Result<Vec<LintFinding>> {
-        let key = Memo::lint_key(mixin.sha256_hex(), request);
+        let key = lint_key(mixin.sha256_hex(), request);
         self.answer(mixin, &key, |prepared| prepared.lint_answer(request))
     }
 
-    /// The result of a check porter makes of a mixin's input that, like a
-    /// hook, depends on nothing but what `key` was made from (the check
-    /// against the mixin's schema): remembered under `key`, else computed.
-    pub fn remembered<T: serde::Serialize + serde::de::DeserializeOwned>(
-        &self,
-        key: &MemoKey,
-        compute: impl FnOnce() -> T,
-    ) -> T {
-        let computed = || {
-            Ok::<_, std::convert::Infallible>(Answer {
-                value: compute(),
-                logs: Vec::new(),
-            })
-        };
-        let Ok((answer, _)) = self.memo.recall_or(key, computed);
-        answer.value
+    /// The answers remembered in this `PORTER_HOME`, for porter's own
+    /// checks that are as pure as a hook (the manifest's, a step against its
+    /// mixin's schema).
+    pub fn memo(&self) -> &Memo {
+        &self.memo
     }
 
     fn answer<T: serde::Serialize + serde::de::DeserializeOwned>(
@@ -253,9 +241,96 @@ impl MixinHost {
     }
 }
 
+/// Where a build hook's answer to `request` is remembered: the mixin's
+/// digest and the input exactly as the mixin receives it.
+fn build_key(mixin_sha256: &str, request: &BuildRequest) -> MemoKey {
+    let key = MemoKey::builder(mixin_sha256, "build").field(&request.config.to_string());
+    with_actions(key, &request.actions)
+        .field(&request.platform)
+        .finish()
+}
+
+/// Where a lint hook's answer is remembered, as [`build_key`].
+fn lint_key(mixin_sha256: &str, request: &LintRequest) -> MemoKey {
+    let key = MemoKey::builder(mixin_sha256, "lint").field(&request.config.to_string());
+    with_actions(key, &request.actions).finish()
+}
+
+/// `key` with the actions as the mixin receives them (each step as JSON
+/// text): for keys of what a mixin's input decides.
+pub fn with_actions(mut key: KeyBuilder, actions: &[ActionSteps]) -> KeyBuilder {
+    key = key.field(&actions.len().to_string());
+    for action in actions {
+        key = key
+            .field(&action.action)
+            .field(&action.steps.len().to_string());
+        for step in &action.steps {
+            key = key.field(&step.to_string());
+        }
+    }
+    key
+}
+
 fn label_of(mixin: &InstalledMixin) -> MixinLabel {
     MixinLabel {
         name: mixin.name.clone(),
         version: mixin.version.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    const MIXIN: &str = "ab12";
+
+    fn request(config: serde_json::Value, step: serde_json::Value) -> BuildRequest {
+        BuildRequest {
+            config,
+            actions: vec![ActionSteps {
+                action: "install".into(),
+                steps: vec![step],
+            }],
+            platform: "linux/amd64".into(),
+        }
+    }
+
+    #[test]
+    fn a_hook_key_changes_with_every_part_of_the_input() {
+        let base = request(json!({"a": 1}), json!({"command": "x"}));
+        let key = build_key(MIXIN, &base);
+        assert_eq!(key, build_key(MIXIN, &base.clone()));
+
+        let mut others = vec![
+            build_key("cd34", &base),
+            build_key(MIXIN, &request(json!({"a": 2}), json!({"command": "x"}))),
+            build_key(MIXIN, &request(json!({"a": 1}), json!({"command": "y"}))),
+            lint_key(
+                MIXIN,
+                &LintRequest {
+                    config: base.config.clone(),
+                    actions: base.actions.clone(),
+                },
+            ),
+        ];
+        let mut renamed = base.clone();
+        renamed.actions[0].action = "upgrade".into();
+        others.push(build_key(MIXIN, &renamed));
+        let mut platform = base.clone();
+        platform.platform = "linux/arm64".into();
+        others.push(build_key(MIXIN, &platform));
+        // Moving a step to the next action is a different input.
+        let mut moved = base.clone();
+        moved.actions.push(ActionSteps {
+            action: "uninstall".into(),
+            steps: vec![],
+        });
+        others.push(build_key(MIXIN, &moved));
+
+        for (i, other) in others.iter().enumerate() {
+            assert_ne!(&key, other, "input {i} shares the base key");
+        }
     }
 }

@@ -252,7 +252,7 @@ impl MixinStore {
         }
         let hex = digest.strip_prefix("sha256:").unwrap_or(digest);
         super::cache::remove_compiled(&self.precompiled_dir, hex);
-        super::memo::forget_mixin(&self.answers_dir, hex);
+        crate::memo::forget(&self.answers_dir, hex);
         Ok(())
     }
 }
