@@ -364,14 +364,15 @@ fn run_build_hook(
     installed: &InstalledMixin,
 ) -> Result<(Vec<String>, Vec<String>)> {
     let (config, actions) = manifest::lint::mixin_input(&loaded.manifest, &installed.name);
-    let output = host.build_hook(
-        installed,
-        &BuildRequest {
-            config,
-            actions,
-            platform: PLATFORM.to_string(),
-        },
-    )?;
+    let request = BuildRequest {
+        config,
+        actions,
+        platform: PLATFORM.to_string(),
+    };
+    // A refusal naming problems is shown on them, in porter.yaml.
+    let output = host
+        .build_hook(installed, &request)
+        .map_err(|error| manifest::refusal::located(loaded, error))?;
     Ok((output.dockerfile_lines, output.warnings))
 }
 

@@ -336,11 +336,16 @@ impl ManifestParser<'_> {
                 );
                 continue;
             }
+            let config_pointer = match item {
+                Value::Object(_) => format!("{at}/{}", escape(&written)),
+                _ => at.clone(),
+            };
             declared.push(MixinDeclaration {
                 name,
                 constraint,
                 config,
                 pointer: at,
+                config_pointer,
             });
         }
         declared
