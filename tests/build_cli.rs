@@ -569,12 +569,7 @@ fn shown_at(stderr: &str, message: &str) -> Vec<String> {
 /// porter.yaml (upgrade's second step, after exec's).
 #[test]
 fn a_build_hooks_config_and_step_problems_are_placed_in_porter_yaml() {
-    let home = home_with_exec();
-    porter(home.path())
-        .args(["mixins", "install", "picky", "--file"])
-        .arg(guest_wasm("picky"))
-        .assert()
-        .success();
+    let home = home_with_exec_and("picky");
     let dir = home.path().join("picky");
     std::fs::create_dir_all(&dir).unwrap();
     std::fs::write(

@@ -218,18 +218,6 @@ fn schema_merges_installed_mixins() {
     );
 }
 
-/// PORTER_HOME with exec and the `picky` test mixin, which finds fault with
-/// its config and steps.
-fn home_with_picky() -> tempfile::TempDir {
-    let home = home_with_exec();
-    porter(home.path())
-        .args(["mixins", "install", "picky", "--file"])
-        .arg(guest_wasm("picky"))
-        .assert()
-        .success();
-    home
-}
-
 /// `porter lint -o json`'s findings as (level, line:column, message).
 fn lint_json(home: &Path, dir: &Path) -> Vec<(String, String, String)> {
     let out = porter(home)
@@ -253,21 +241,18 @@ fn lint_json(home: &Path, dir: &Path) -> Vec<(String, String, String)> {
         .collect()
 }
 
+/// After HEADER (which declares exec on line 6): picky's steps, its first
+/// install step being porter.yaml's second.
 const PICKY_STEPS: &str = "install:\n  - exec:\n      command: ./install.sh\n  - picky:\n      script: sudo ./install.sh\nuninstall:\n  - picky:\n      script: ./uninstall.sh\n";
 
 #[test]
 fn a_config_problem_from_a_lint_hook_is_shown_once_on_the_value_it_names() {
-    let home = home_with_picky();
-    let dir = home.path().join("bundle");
-    std::fs::create_dir_all(&dir).unwrap();
+    let home = home_with_exec_and("picky");
     // Line 8, column 17: the `[]` picky's lint hook refuses (`/packages`).
-    std::fs::write(
-        dir.join("porter.yaml"),
-        format!(
-            "schemaVersion: 1.0.1\nname: t\nversion: 0.1.0\nregistry: example.com\nmixins:\n  - exec\n  - picky:\n      packages: []\n{PICKY_STEPS}"
-        ),
-    )
-    .unwrap();
+    let dir = bundle(
+        home.path(),
+        &format!("  - picky:\n      packages: []\n{PICKY_STEPS}"),
+    );
     assert_eq!(
         lint_json(home.path(), &dir),
         [(
@@ -281,13 +266,10 @@ fn a_config_problem_from_a_lint_hook_is_shown_once_on_the_value_it_names() {
     // `picky@0.1:`. The schema check and the SDK's refusal to read the
     // config (`/packages/0`) find one mistake: it is shown once, on `1`
     // (line 8, column 18).
-    std::fs::write(
-        dir.join("porter.yaml"),
-        format!(
-            "schemaVersion: 1.0.1\nname: t\nversion: 0.1.0\nregistry: example.com\nmixins:\n  - exec\n  - picky@0.1:\n      packages: [1]\n{PICKY_STEPS}"
-        ),
-    )
-    .unwrap();
+    let dir = bundle(
+        home.path(),
+        &format!("  - picky@0.1:\n      packages: [1]\n{PICKY_STEPS}"),
+    );
     assert_eq!(
         lint_json(home.path(), &dir),
         [(
@@ -300,17 +282,20 @@ fn a_config_problem_from_a_lint_hook_is_shown_once_on_the_value_it_names() {
 
 #[test]
 fn a_step_finding_from_a_lint_hook_is_placed_on_the_field_it_names() {
-    let home = home_with_picky();
-    let dir = home.path().join("bundle");
-    std::fs::create_dir_all(&dir).unwrap();
-    // picky's first install step is porter.yaml's second: its `/script` is
-    // on line 13 at column 15. picky-101 names the install action as a
-    // whole (step number 0, no step): it is shown on the action's list.
-    std::fs::write(
-        dir.join("porter.yaml"),
-        "schemaVersion: 1.0.1\nname: t\nversion: 0.1.0\nregistry: example.com\nmixins:\n  - exec\n  - picky:\n      packages: [tree]\ninstall:\n  - exec:\n      command: ./install.sh\n  - picky:\n      script: sudo ./install.sh\n  - picky:\n      script: ./configure.sh\nuninstall:\n  - picky:\n      script: ./uninstall.sh\n",
-    )
-    .unwrap();
+    let home = home_with_exec_and("picky");
+    // picky's `/script` is on line 13 at column 15. picky-101 names the
+    // install action as a whole (step number 0, no step): it is shown on
+    // the action's list.
+    let dir = bundle(
+        home.path(),
+        &format!(
+            "  - picky:\n      packages: [tree]\n{}",
+            PICKY_STEPS.replace(
+                "uninstall:",
+                "  - picky:\n      script: ./configure.sh\nuninstall:"
+            )
+        ),
+    );
     assert_eq!(
         lint_json(home.path(), &dir),
         [
