@@ -654,3 +654,46 @@ fn a_mixin_line_that_downloads_is_warned_about() {
     ));
     assert!(dir.join(".cnab/Dockerfile").is_file());
 }
+/// Where each diagnostic whose message contains `message` is shown
+/// (`line:column` in porter.yaml), in the order shown.
+fn shown_at(stderr: &str, message: &str) -> Vec<String> {
+    let lines: Vec<&str> = stderr.lines().collect();
+    lines
+        .iter()
+        .enumerate()
+        .filter(|(_, line)| line.contains(message))
+        .filter_map(|(i, _)| {
+            let location = lines[i..].iter().find(|l| l.contains("--> "))?;
+            Some(location.rsplit("porter.yaml:").next()?.to_string())
+        })
+        .collect()
+}
+
+/// A build hook's `invalid-config` problems are shown on the values they
+/// name: a config pointer under the mixin's `config` block, a step pointer
+/// (`/upgrade/0/script`: picky's first upgrade step) on that step in
+/// porter.yaml (upgrade's second step, after exec's).
+#[test]
+fn a_build_hooks_config_and_step_problems_are_placed_in_porter_yaml() {
+    let home = home_with_exec_and("picky");
+    let dir = home.path().join("picky");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(
+        dir.join("porter.yaml"),
+        "schemaVersion: 1.0.1\nname: t\nversion: 0.1.0\nregistry: example.com\nmixins:\n  - exec\n  - picky:\n      packages: [tree, Vim]\ninstall:\n  - picky:\n      script: ./install.sh\nupgrade:\n  - exec:\n      command: ./upgrade.sh\n  - picky:\n      script: upgrade.sh\nuninstall:\n  - picky:\n      script: ./uninstall.sh\n",
+    )
+    .unwrap();
+    let output = build(home.path(), &dir).failure().get_output().clone();
+    let stderr = String::from_utf8(output.stderr).unwrap();
+    assert_eq!(
+        shown_at(&stderr, "package names are lowercase, not 'Vim'"),
+        ["8:24"],
+        "{stderr}"
+    );
+    assert_eq!(
+        shown_at(&stderr, "a script is a path in the bundle"),
+        ["16:15"],
+        "{stderr}"
+    );
+    assert!(!dir.join(".cnab").exists(), "a failed build writes nothing");
+}

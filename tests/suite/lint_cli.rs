@@ -215,3 +215,98 @@ fn schema_merges_installed_mixins() {
         "exec"
     );
 }
+
+/// `porter lint -o json`'s findings as (level, line:column, message).
+fn lint_json(home: &Path, dir: &Path) -> Vec<(String, String, String)> {
+    let out = porter(home)
+        .args(["lint", "-o", "json", "--dir"])
+        .arg(dir)
+        .assert()
+        .failure()
+        .get_output()
+        .stdout
+        .clone();
+    let findings: Vec<Value> = serde_json::from_slice(&out).unwrap();
+    findings
+        .iter()
+        .map(|f| {
+            (
+                f["level"].as_str().unwrap().to_string(),
+                format!("{}:{}", f["line"], f["column"]),
+                f["message"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect()
+}
+
+/// After HEADER (which declares exec on line 6): picky's steps, its first
+/// install step being porter.yaml's second.
+const PICKY_STEPS: &str = "install:\n  - exec:\n      command: ./install.sh\n  - picky:\n      script: sudo ./install.sh\nuninstall:\n  - picky:\n      script: ./uninstall.sh\n";
+
+#[test]
+fn a_config_problem_from_a_lint_hook_is_shown_once_on_the_value_it_names() {
+    let home = home_with_exec_and("picky");
+    // Line 8, column 17: the `[]` picky's lint hook refuses (`/packages`).
+    let dir = bundle(
+        home.path(),
+        &format!("  - picky:\n      packages: []\n{PICKY_STEPS}"),
+    );
+    assert_eq!(
+        lint_json(home.path(), &dir),
+        [(
+            "error".to_string(),
+            "8:17".to_string(),
+            "mixin picky 0.1.0 (lint): name at least one package".to_string()
+        )]
+    );
+
+    // Declared with a version constraint, the config block is under
+    // `picky@0.1:`. The schema check and the SDK's refusal to read the
+    // config (`/packages/0`) find one mistake: it is shown once, on `1`
+    // (line 8, column 18).
+    let dir = bundle(
+        home.path(),
+        &format!("  - picky@0.1:\n      packages: [1]\n{PICKY_STEPS}"),
+    );
+    assert_eq!(
+        lint_json(home.path(), &dir),
+        [(
+            "error".to_string(),
+            "8:18".to_string(),
+            "invalid mixin config at /picky/packages/0: 1 is not of type \"string\"".to_string()
+        )]
+    );
+}
+
+#[test]
+fn a_step_finding_from_a_lint_hook_is_placed_on_the_field_it_names() {
+    let home = home_with_exec_and("picky");
+    // picky's `/script` is on line 13 at column 15. picky-101 names the
+    // install action as a whole (step number 0, no step): it is shown on
+    // the action's list.
+    let dir = bundle(
+        home.path(),
+        &format!(
+            "  - picky:\n      packages: [tree]\n{}",
+            PICKY_STEPS.replace(
+                "uninstall:",
+                "  - picky:\n      script: ./configure.sh\nuninstall:"
+            )
+        ),
+    );
+    assert_eq!(
+        lint_json(home.path(), &dir),
+        [
+            (
+                "warning".to_string(),
+                "10:3".to_string(),
+                "more than one picky step".to_string()
+            ),
+            (
+                "error".to_string(),
+                "13:15".to_string(),
+                "script uses sudo\nsteps already run as root: drop sudo".to_string()
+            )
+        ]
+    );
+}

@@ -77,6 +77,17 @@ pub fn home_with_exec() -> tempfile::TempDir {
     home
 }
 
+/// A fresh PORTER_HOME with exec and the test guest `guest` installed.
+pub fn home_with_exec_and(guest: &str) -> tempfile::TempDir {
+    let home = home_with_exec();
+    porter(home.path())
+        .args(["mixins", "install", guest, "--file"])
+        .arg(guest_wasm(guest))
+        .assert()
+        .success();
+    home
+}
+
 /// The same component with its reported version changed (the version
 /// string is patched in its data, same length): another release of the
 /// mixin, for side-by-side installs.

@@ -378,14 +378,15 @@ fn mixin_dockerfile_lines(
     let mut all = Vec::with_capacity(mixins.len());
     for installed in mixins {
         let (config, actions) = manifest::lint::mixin_input(&loaded.manifest, &installed.name);
-        let output = host.build_hook(
-            installed,
-            &BuildRequest {
-                config,
-                actions,
-                platform: PLATFORM.to_string(),
-            },
-        )?;
+        let request = BuildRequest {
+            config,
+            actions,
+            platform: PLATFORM.to_string(),
+        };
+        // A refusal naming problems is shown on them, in porter.yaml.
+        let output = host
+            .build_hook(installed, &request)
+            .map_err(|error| manifest::refusal::located(loaded, error))?;
         let label = format!("{} {}", installed.name, installed.version);
         warnings.extend(
             output

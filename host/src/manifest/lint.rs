@@ -6,7 +6,9 @@ use std::collections::BTreeMap;
 use serde_json::Value;
 
 use super::LoadedManifest;
+use super::mixin_place::MixinPlaces;
 use super::model::Manifest;
+use super::refusal;
 use super::schema::SchemaPlace;
 use super::source::{Diagnostic, escape};
 use super::template::TemplateUse;
@@ -124,12 +126,12 @@ pub fn mixin_rules(
     let name = &mixin.name;
     let (config, actions) = mixin_input(m, name);
     let findings = host.lint_hook(mixin, &LintRequest { config, actions })?;
+    let places = MixinPlaces::new(m, name);
     Ok(findings
         .into_iter()
         .map(|f| {
-            let pointer = step_pointer(m, name, &f.location.action, f.location.step_number)
-                .map(|step| format!("{step}/{}{}", escape(name), f.location.pointer))
-                .unwrap_or_default();
+            let step = &f.location;
+            let pointer = places.step(&step.action, step.step_number, &step.pointer);
             let at = loaded.source.locations.value(&pointer);
             let mut message = f.title.clone();
             if !f.message.is_empty() {
@@ -146,18 +148,6 @@ pub fn mixin_rules(
             }
         })
         .collect())
-}
-
-/// Pointer of the Nth (1-based) step of `mixin` in `action`.
-fn step_pointer(m: &Manifest, mixin: &str, action: &str, number: u32) -> Option<String> {
-    let action = m.action(action)?;
-    let index = (number as usize).checked_sub(1)?;
-    action
-        .steps
-        .iter()
-        .filter(|s| s.mixin == mixin)
-        .nth(index)
-        .map(|s| s.pointer.clone())
 }
 
 /// Every lint finding for a valid manifest: Porter's rules, then each
@@ -177,20 +167,35 @@ pub fn lint(loaded: &LoadedManifest, host: &MixinHost) -> anyhow::Result<Vec<Dia
                 continue;
             }
         };
-        findings.extend(schema_findings(loaded, host, &installed));
-        match mixin_rules(loaded, host, &installed) {
-            Ok(found) => findings.extend(found),
+        let checked = schema_findings(loaded, host, &installed);
+        let found = match mixin_rules(loaded, host, &installed) {
+            Ok(found) => found,
             Err(error) => match error.downcast_ref::<HookError>() {
-                Some(failed) => {
-                    let at = loaded.source.locations.value(&declaration.pointer);
-                    findings.push(Diagnostic::error(&loaded.source, at, failed.to_string()));
-                }
+                Some(failed) => match refusal::diagnostics(loaded, failed) {
+                    Some(problems) => not_shown_in(problems, &checked),
+                    None => {
+                        let at = loaded.source.locations.value(&declaration.pointer);
+                        vec![Diagnostic::error(&loaded.source, at, failed.to_string())]
+                    }
+                },
                 None => return Err(error),
             },
-        }
+        };
+        findings.extend(checked);
+        findings.extend(found);
     }
     findings.sort_by_key(|d| (d.at.line == 0, d.at));
     Ok(findings)
+}
+
+/// The problems of a hook's refusal that the check against the mixin's
+/// schema did not already show at the same place: a value the mixin cannot
+/// read usually breaks its schema too, and one mistake is shown once.
+fn not_shown_in(problems: Vec<Diagnostic>, checked: &[Diagnostic]) -> Vec<Diagnostic> {
+    problems
+        .into_iter()
+        .filter(|p| !checked.iter().any(|c| c.is_error() && c.at == p.at))
+        .collect()
 }
 
 /// The mixin's config and each of its steps, checked against the schema
@@ -204,10 +209,8 @@ fn schema_findings(
 ) -> Vec<Diagnostic> {
     let m = &loaded.manifest;
     let mixin = &installed.name;
-    let declaration_at = m
-        .mixin(mixin)
-        .map(|d| d.pointer.clone())
-        .unwrap_or_default();
+    let places = MixinPlaces::new(m, mixin);
+    let declaration_at = places.declaration();
     let (text, schema) = match installed.schema() {
         Ok(schema) => (schema.text, schema.json),
         Err(e) => {
@@ -229,22 +232,27 @@ fn schema_findings(
     problems
         .into_iter()
         .map(|problem| {
-            let base = match &problem.place {
-                SchemaPlace::Config => declaration_at.clone(),
-                SchemaPlace::Step { action, number } => {
-                    step_pointer(m, mixin, action, *number).unwrap_or_default()
+            let pointer = match (&problem.place, under_mixin(&problem.at, mixin)) {
+                (SchemaPlace::Config, Some(inside)) => places.config(inside),
+                (SchemaPlace::Config, None) => declaration_at.clone(),
+                (SchemaPlace::Step { action, number }, Some(inside)) => {
+                    places.step(action, *number, inside)
                 }
+                (SchemaPlace::Step { action, number }, None) => places.step_entry(action, *number),
             };
+            let at = loaded.source.locations.value(&pointer);
             if problem.unusable_schema {
-                let at = loaded.source.locations.value(&base);
                 return Diagnostic::warning(&loaded.source, at, problem.message);
             }
-            let at = loaded
-                .source
-                .locations
-                .value(&format!("{base}{}", problem.at));
             Diagnostic::error(&loaded.source, at, problem.message)
                 .hint("the mixin's schema (porter schema) lists the fields it accepts")
         })
         .collect()
+}
+
+/// A schema problem's pointer (into `{<mixin>: <config or step body>}`) as
+/// a pointer into the config or body; `None` when it is about the whole.
+fn under_mixin<'p>(at: &'p str, mixin: &str) -> Option<&'p str> {
+    let inside = at.strip_prefix('/')?.strip_prefix(escape(mixin).as_str())?;
+    (inside.is_empty() || inside.starts_with('/')).then_some(inside)
 }

@@ -4,12 +4,16 @@
 //!
 //! - [`load_file`] / [`load_str`]: the entry points; an `Err` holds every
 //!   error found, an `Ok` the manifest and any warnings;
-//! - [`lint`]: Porter's lint rules plus each mixin's own, run in the sandbox.
+//! - [`lint`]: Porter's lint rules plus each mixin's own, run in the sandbox;
+//! - [`refusal`]: a mixin hook's `invalid-config` problems, placed in
+//!   porter.yaml (mixin_place maps a mixin's pointers back to the file).
 
 pub mod constraint;
 pub mod lint;
+mod mixin_place;
 pub mod model;
 mod parse;
+pub mod refusal;
 pub mod schema;
 pub mod source;
 pub mod template;

@@ -83,6 +83,9 @@ pub struct MixinDeclaration {
     /// The mapping under the mixin's name; `None` when declared by name.
     pub config: Option<Value>,
     pub pointer: String,
+    /// Where the config block is (`/mixins/1/helm3@3`, under the name as
+    /// written); the declaration's pointer when it is declared by name.
+    pub config_pointer: String,
 }
 
 #[derive(Debug, Clone, PartialEq)]

@@ -7,7 +7,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde_json::{Map, Value};
 
 use super::model::*;
-use super::source::{Diagnostic, SourceFile};
+use super::source::{Diagnostic, Position, SourceFile};
 use super::template::TemplateUse;
 
 /// Porter's supported schema versions (`1.0.0-alpha.1 || 1.0.0 - 1.0.1`).
@@ -50,15 +50,17 @@ impl Validator<'_> {
         self.diagnostics.push(diagnostic);
     }
 
-    fn error(&mut self, at: super::source::Position, message: impl Into<String>) {
-        self.push(Diagnostic::error(self.source, at, message));
+    /// An error at `at` (`Position::default()`: the file as a whole) and
+    /// what to do about it, the way most of these checks report.
+    fn error(&mut self, at: Position, message: impl Into<String>, hint: impl Into<String>) {
+        self.push(Diagnostic::error(self.source, at, message).hint(hint));
     }
 
-    fn value_at(&self, pointer: &str) -> super::source::Position {
+    fn value_at(&self, pointer: &str) -> Position {
         self.source.locations.value(pointer)
     }
 
-    fn key_at(&self, pointer: &str) -> super::source::Position {
+    fn key_at(&self, pointer: &str) -> Position {
         self.source.locations.key(pointer)
     }
 
@@ -67,14 +69,8 @@ impl Validator<'_> {
         let has = |key: &str| root.get(key).is_some_and(|v| !v.is_null());
         if !m.schema_type.is_empty() && !m.schema_type.eq_ignore_ascii_case("Bundle") {
             let at = self.value_at("/schemaType");
-            self.push(
-                Diagnostic::error(
-                    self.source,
-                    at,
-                    format!("invalid schemaType {}, expected Bundle", m.schema_type),
-                )
-                .hint("remove schemaType, or set it to Bundle"),
-            );
+            let message = format!("invalid schemaType {}, expected Bundle", m.schema_type);
+            self.error(at, message, "remove schemaType, or set it to Bundle");
         }
         if !SUPPORTED_SCHEMA_VERSIONS.contains(&m.schema_version.as_str()) {
             let shown = if m.schema_version.is_empty() {
@@ -87,35 +83,41 @@ impl Validator<'_> {
             } else {
                 Default::default()
             };
-            self.push(Diagnostic::error(self.source, at,
-                format!(
-                    "the schema version is {shown} but the supported schema version is {SCHEMA_VERSION_CONSTRAINT}. See https://porter.sh/reference/file-formats/#supported-versions for more details: invalid schema version"
-                ),).hint("set `schemaVersion: 1.0.1`"));
+            let message = format!(
+                "the schema version is {shown} but the supported schema version is \
+                 {SCHEMA_VERSION_CONSTRAINT}. See \
+                 https://porter.sh/reference/file-formats/#supported-versions \
+                 for more details: invalid schema version"
+            );
+            self.error(at, message, "set `schemaVersion: 1.0.1`");
         }
         if m.name.is_empty()
             && !root
                 .get("name")
                 .is_some_and(|v| !v.is_null() && !v.is_string())
         {
-            self.push(
-                Diagnostic::error(self.source, Default::default(), "bundle name must be set")
-                    .hint("add `name: my-bundle` at the top of porter.yaml"),
+            self.error(
+                Position::default(),
+                "bundle name must be set",
+                "add `name: my-bundle` at the top of porter.yaml",
             );
         }
         if !has("version") {
-            self.push(
-                Diagnostic::error(
-                    self.source,
-                    Default::default(),
-                    "bundle version must be set",
-                )
-                .hint("add `version: 0.1.0` (semver)"),
+            self.error(
+                Position::default(),
+                "bundle version must be set",
+                "add `version: 0.1.0` (semver)",
             );
         }
         if m.registry.as_deref().unwrap_or("").is_empty()
             && m.reference.as_deref().unwrap_or("").is_empty()
         {
-            self.push(Diagnostic::error(self.source, Default::default(), "a registry or reference value must be provided").hint("add `registry: example.com/myorg`, or a full `reference: example.com/myorg/mybundle:v0.1.0`"));
+            self.error(
+                Position::default(),
+                "a registry or reference value must be provided",
+                "add `registry: example.com/myorg`, \
+                 or a full `reference: example.com/myorg/mybundle:v0.1.0`",
+            );
         }
         if let Some(dockerfile) = &m.dockerfile {
             let file_name = std::path::Path::new(dockerfile)
@@ -123,7 +125,15 @@ impl Validator<'_> {
                 .map(|f| f.to_string_lossy().to_lowercase());
             if file_name.as_deref() == Some("dockerfile") {
                 let at = self.value_at("/dockerfile");
-                self.push(Diagnostic::error(self.source, at, format!("the dockerfile template cannot be named '{dockerfile}': porter writes the generated Dockerfile under that name")).hint("rename the template, e.g. to template.Dockerfile"));
+                let message = format!(
+                    "the dockerfile template cannot be named '{dockerfile}': \
+                     porter writes the generated Dockerfile under that name"
+                );
+                self.error(
+                    at,
+                    message,
+                    "rename the template, e.g. to template.Dockerfile",
+                );
             }
         }
     }
@@ -136,20 +146,18 @@ impl Validator<'_> {
             } else {
                 Default::default()
             };
-            self.push(
-                Diagnostic::error(self.source, at, "no mixins declared")
-                    .hint("declare the mixins the steps use, e.g.\nmixins:\n  - exec"),
+            self.error(
+                at,
+                "no mixins declared",
+                "declare the mixins the steps use, e.g.\nmixins:\n  - exec",
             );
         }
         for required in ["install", "uninstall"] {
             if m.action(required).is_none() {
-                self.push(
-                    Diagnostic::error(
-                        self.source,
-                        Default::default(),
-                        format!("no {required} action defined"),
-                    )
-                    .hint(format!("add an `{required}:` list with at least one step")),
+                self.error(
+                    Position::default(),
+                    format!("no {required} action defined"),
+                    format!("add an `{required}:` list with at least one step"),
                 );
             }
         }
@@ -186,7 +194,11 @@ impl Validator<'_> {
                 if let Some(earlier) = first.get(name) {
                     let line = self.value_at(earlier).line;
                     let at = self.value_at(pointer);
-                    self.push(Diagnostic::error(self.source, at, format!("{what} '{name}' is defined twice")).hint(format!("it is first defined on line {line}; Porter would silently keep only the last one")));
+                    let hint = format!(
+                        "it is first defined on line {line}; \
+                         Porter would silently keep only the last one"
+                    );
+                    self.error(at, format!("{what} '{name}' is defined twice"), hint);
                 } else {
                     first.insert(name, pointer);
                 }
@@ -205,23 +217,36 @@ impl Validator<'_> {
                 .any(|prefix| p.name.starts_with(prefix))
             {
                 let at = self.value_at(&format!("{}/name", p.pointer));
-                self.push(Diagnostic::error(self.source, at, format!("parameter '{}' uses a reserved prefix: names starting with porter- or porter_ are Porter's", p.name)).code("porter-100").hint("rename the parameter"));
+                let message = format!(
+                    "parameter '{}' uses a reserved prefix: \
+                     names starting with porter- or porter_ are Porter's",
+                    p.name
+                );
+                let reserved = Diagnostic::error(self.source, at, message).code("porter-100");
+                self.push(reserved.hint("rename the parameter"));
             }
             if p.persistent {
                 // Porter gates persistent parameters behind schemaVersion
                 // 1.2.0 and an experimental flag, neither of which we accept.
                 let at = self.value_at(&format!("{}/persistent", p.pointer));
-                self.push(
-                    Diagnostic::error(self.source, at, format!("parameter '{}' is persistent, which needs schemaVersion 1.2.0 and Porter's persistent-parameters experimental feature", p.name))
-                        .hint("remove `persistent: true`; wire the value through an output and `source: {output: ...}` instead"),
+                let message = format!(
+                    "parameter '{}' is persistent, which needs schemaVersion 1.2.0 \
+                     and Porter's persistent-parameters experimental feature",
+                    p.name
                 );
+                let hint = "remove `persistent: true`; \
+                            wire the value through an output and `source: {output: ...}` instead";
+                self.error(at, message, hint);
             }
             if p.type_name() == Some("file")
                 && p.path.as_deref().unwrap_or("").is_empty()
                 && !p.persistent
             {
                 let at = self.value_at(&p.pointer);
-                self.push(Diagnostic::error(self.source, at, format!("no destination path supplied for parameter {}", p.name)).hint("a file parameter needs `path:`, where the file is placed in the bundle, e.g. /cnab/app/config.json"));
+                let message = format!("no destination path supplied for parameter {}", p.name);
+                let hint = "a file parameter needs `path:`, where the file is placed \
+                            in the bundle, e.g. /cnab/app/config.json";
+                self.error(at, message, hint);
             }
             self.check_default(
                 &p.pointer,
@@ -233,11 +258,23 @@ impl Validator<'_> {
                 match &source.dependency {
                     Some(dep) if !dependency_names.contains(dep.as_str()) => {
                         let at = self.value_at(&format!("{}/source/dependency", p.pointer));
-                        self.error(at, format!("parameter '{}' takes its value from dependency '{dep}', which is not declared under dependencies.requires", p.name));
+                        let message = format!(
+                            "parameter '{}' takes its value from dependency '{dep}', \
+                             which is not declared under dependencies.requires",
+                            p.name
+                        );
+                        self.push(Diagnostic::error(self.source, at, message));
                     }
                     None if !output_names.contains(source.output.as_str()) => {
                         let at = self.value_at(&format!("{}/source/output", p.pointer));
-                        self.push(Diagnostic::error(self.source, at, format!("parameter '{}' takes its value from output '{}', which is not defined", p.name, source.output)).hint("define the output under `outputs:`, or name the dependency that produces it with `dependency:`"));
+                        let message = format!(
+                            "parameter '{}' takes its value from output '{}', \
+                             which is not defined",
+                            p.name, source.output
+                        );
+                        let hint = "define the output under `outputs:`, \
+                                    or name the dependency that produces it with `dependency:`";
+                        self.error(at, message, hint);
                     }
                     _ => {}
                 }
@@ -250,7 +287,10 @@ impl Validator<'_> {
         for o in &m.outputs {
             if o.type_name() == Some("file") && o.path.as_deref().unwrap_or("").is_empty() {
                 let at = self.value_at(&o.pointer);
-                self.push(Diagnostic::error(self.source, at, format!("no path supplied for output {}", o.name)).hint("a file output needs `path:`, the file the bundle writes, e.g. /cnab/app/outputs/kubeconfig"));
+                let message = format!("no path supplied for output {}", o.name);
+                let hint = "a file output needs `path:`, the file the bundle writes, \
+                            e.g. /cnab/app/outputs/kubeconfig";
+                self.error(at, message, hint);
             }
             self.check_default(
                 &o.pointer,
@@ -280,7 +320,8 @@ impl Validator<'_> {
             Ok(v) => v,
             Err(e) => {
                 let at = self.value_at(pointer);
-                self.error(at, format!("{what} has an invalid schema: {e}"));
+                let message = format!("{what} has an invalid schema: {e}");
+                self.push(Diagnostic::error(self.source, at, message));
                 return;
             }
         };
@@ -293,19 +334,20 @@ impl Validator<'_> {
                     .is_err()
             {
                 let at = self.value_at(&format!("{pointer}/default"));
-                self.error(at, format!("the default of {what} is not valid base64 (file parameters carry base64 content)"));
+                let message = format!(
+                    "the default of {what} is not valid base64 \
+                     (file parameters carry base64 content)"
+                );
+                self.push(Diagnostic::error(self.source, at, message));
                 return;
             }
         }
         if let Some(error) = validator.iter_errors(&default).next() {
             let at = self.value_at(&format!("{pointer}/default"));
-            self.push(
-                Diagnostic::error(
-                    self.source,
-                    at,
-                    format!("the default of {what} does not match its schema: {error}"),
-                )
-                .hint("change the default, or the schema keywords (type, enum, minimum, ...)"),
+            self.error(
+                at,
+                format!("the default of {what} does not match its schema: {error}"),
+                "change the default, or the schema keywords (type, enum, minimum, ...)",
             );
         }
     }
@@ -327,7 +369,15 @@ impl Validator<'_> {
                     let suggestion = super::parse::closest(action, &known)
                         .map(|a| format!(" (did you mean '{a}'?)"))
                         .unwrap_or_default();
-                    self.push(Diagnostic::error(self.source, at, format!("applyTo names the action '{action}', which this bundle does not define{suggestion}")).hint(format!("defined actions: {}", known.join(", "))));
+                    let message = format!(
+                        "applyTo names the action '{action}', \
+                         which this bundle does not define{suggestion}"
+                    );
+                    self.error(
+                        at,
+                        message,
+                        format!("defined actions: {}", known.join(", ")),
+                    );
                 }
             }
         }
@@ -338,10 +388,12 @@ impl Validator<'_> {
         for name in m.custom_actions.keys() {
             if m.action(name).is_none() {
                 let at = self.key_at(&format!("/customActions/{}", super::source::escape(name)));
-                self.diagnostics.push(
-                    Diagnostic::warning(self.source, at, format!("customActions describes '{name}', which is not an action of this bundle"))
-                        .hint(format!("add the action's steps under `{name}:`, or remove its metadata")),
+                let message = format!(
+                    "customActions describes '{name}', which is not an action of this bundle"
                 );
+                let hint =
+                    format!("add the action's steps under `{name}:`, or remove its metadata");
+                self.push(Diagnostic::warning(self.source, at, message).hint(hint));
             }
         }
     }
@@ -353,10 +405,14 @@ impl Validator<'_> {
                 // Porter's own fixtures combine the two; Porter resolves the
                 // tag and ignores the range, which surprises people.
                 let at = self.value_at(&format!("{}/bundle/reference", d.pointer));
-                self.push(
-                    Diagnostic::warning(self.source, at, format!("dependency {} has both a tag in its reference and a version range; the range is not used", d.name))
-                        .hint("drop the :tag from the reference to resolve the newest version in the range"),
+                let message = format!(
+                    "dependency {} has both a tag in its reference and a version range; \
+                     the range is not used",
+                    d.name
                 );
+                let hint =
+                    "drop the :tag from the reference to resolve the newest version in the range";
+                self.push(Diagnostic::warning(self.source, at, message).hint(hint));
             }
         }
     }
@@ -383,7 +439,7 @@ impl Validator<'_> {
             );
             if let Some((message, hint)) = problem {
                 let at = self.value_at(&use_.pointer);
-                self.push(Diagnostic::error(self.source, at, message).hint(hint));
+                self.error(at, message, hint);
             }
         }
     }
@@ -400,6 +456,22 @@ fn step_output_names(m: &Manifest) -> Vec<String> {
         .filter_map(|o| o.get("name").and_then(Value::as_str).map(str::to_string))
         .collect()
 }
+
+/// `bundle.X` template variables.
+const BUNDLE_FIELDS: &[&str] = &["name", "version", "description", "installerImage"];
+/// `bundle.dependencies.D.X` template variables, besides `outputs.O`.
+const DEPENDENCY_FIELDS: &[&str] = &["name", "version", "description"];
+/// `bundle.images.I.X` template variables.
+const IMAGE_FIELDS: &[&str] = &[
+    "description",
+    "imageType",
+    "repository",
+    "digest",
+    "size",
+    "mediaType",
+    "labels",
+    "tag",
+];
 
 /// `None` when the variable is defined; otherwise what is wrong and what to do.
 fn check_variable(
@@ -427,29 +499,46 @@ fn check_variable(
         ))
     };
     match parts.as_slice() {
-        ["bundle", "parameters", name, ..] if !parameters.contains(name) => undefined("parameter", name, parameters.iter().copied().collect()),
-        ["bundle", "credentials", name, ..] if !credentials.contains(name) => undefined("credential", name, credentials.iter().copied().collect()),
-        ["bundle", "outputs", name, ..] if !outputs.contains(*name) => undefined("output", name, outputs.iter().map(String::as_str).collect()),
-        ["bundle", "dependencies", name, ..] if !dependencies.contains(name) => undefined("dependency", name, dependencies.iter().copied().collect()),
-        ["bundle", "dependencies", _, "outputs", _] | ["bundle", "dependencies", _, "name" | "version" | "description"] => None,
+        ["bundle", "parameters", name, ..] if !parameters.contains(name) => {
+            undefined("parameter", name, parameters.iter().copied().collect())
+        }
+        ["bundle", "credentials", name, ..] if !credentials.contains(name) => {
+            undefined("credential", name, credentials.iter().copied().collect())
+        }
+        ["bundle", "outputs", name, ..] if !outputs.contains(*name) => {
+            undefined("output", name, outputs.iter().map(String::as_str).collect())
+        }
+        ["bundle", "dependencies", name, ..] if !dependencies.contains(name) => {
+            undefined("dependency", name, dependencies.iter().copied().collect())
+        }
+        ["bundle", "dependencies", _, "outputs", _] => None,
+        ["bundle", "dependencies", _, field] if DEPENDENCY_FIELDS.contains(field) => None,
         ["bundle", "dependencies", ..] => Some((
             format!("${{ {variable} }} is not a dependency variable"),
             "use bundle.dependencies.DEP.outputs.OUTPUT, or .name / .version / .description".into(),
         )),
-        ["bundle", "images", name, ..] if !images.contains_key(*name) => undefined("image", name, images.keys().map(String::as_str).collect()),
-        ["bundle", "images", _] | ["bundle", "images", _, "description" | "imageType" | "repository" | "digest" | "size" | "mediaType" | "labels" | "tag"] => None,
+        ["bundle", "images", name, ..] if !images.contains_key(*name) => {
+            undefined("image", name, images.keys().map(String::as_str).collect())
+        }
+        ["bundle", "images", _] => None,
+        ["bundle", "images", _, field] if IMAGE_FIELDS.contains(field) => None,
         ["bundle", "images", _, field, ..] => Some((
             format!("${{ {variable} }}: images have no field '{field}'"),
-            "image fields: repository, digest, tag, imageType, mediaType, size, labels, description".into(),
+            "image fields: repository, digest, tag, imageType, mediaType, size, labels, \
+             description"
+                .into(),
         )),
         ["bundle", "parameters" | "credentials" | "outputs", _] => None,
-        ["bundle", "name" | "version" | "description" | "installerImage"] => None,
+        ["bundle", field] if BUNDLE_FIELDS.contains(field) => None,
         ["bundle", "custom", ..] => None,
         ["installation", "name" | "namespace" | "id"] => None,
         ["env", _] => None,
         _ => Some((
             format!("${{ {variable} }} is not a template variable Porter knows"),
-            "use bundle.parameters.X, bundle.credentials.X, bundle.outputs.X, bundle.dependencies.D.outputs.X, bundle.images.X, bundle.name/version/description, bundle.custom.X, installation.name or env.X".into(),
+            "use bundle.parameters.X, bundle.credentials.X, bundle.outputs.X, \
+             bundle.dependencies.D.outputs.X, bundle.images.X, bundle.name/version/description, \
+             bundle.custom.X, installation.name or env.X"
+                .into(),
         )),
     }
 }
