@@ -20,6 +20,7 @@ mod fsmeta;
 mod go;
 pub mod home;
 pub mod layout;
+pub mod lint;
 pub mod manifest;
 pub mod memo;
 pub mod mixin;

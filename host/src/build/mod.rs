@@ -29,6 +29,7 @@ use serde_json::Value;
 use crate::cnab::{self, BundleInputs, InvocationImage, MixinRecord, StampInputs};
 use crate::dockerfile::{self, MixinLines, Template};
 use crate::home::PorterHome;
+use crate::lint;
 use crate::manifest::{self, Diagnostic, LoadedManifest, ManifestErrors};
 use crate::memo::{MemoKey, PORTER_NAMESPACE};
 use crate::mixin::{BuildRequest, InstalledMixin, MixinHost};
@@ -136,7 +137,7 @@ pub fn prepare(
         });
     }
     if !options.no_lint {
-        lint_or_fail(&loaded.manifest, host, &mut warnings)?;
+        lint_or_fail(&loaded.manifest, host, &loaded.mixins, &mut warnings)?;
     }
     let rendered = render(options, &loaded, host, &mut warnings)?;
     let runtime = installed_runtime(host.home(), &mut warnings);
@@ -264,7 +265,16 @@ fn load(
     })?;
     warnings.extend(manifest.warnings.iter().map(Diagnostic::to_string));
 
-    let mixins = resolve_mixins(&manifest, host)?;
+    let resolution = host.store().resolve_declared(&manifest);
+    if !resolution.problems.is_empty() {
+        return Err(ManifestErrors {
+            file: manifest.source.path.clone(),
+            diagnostics: resolution.problems,
+            next_step: None,
+        }
+        .into());
+    }
+    let mixins = resolution.mixins;
     let records: Vec<MixinRecord> = mixins.iter().map(MixinRecord::from).collect();
     let build_args = if with_image {
         // As the engine gets them: a later value for a name wins.
@@ -306,9 +316,10 @@ fn unused_build_args(args: &[(String, String)]) -> String {
 fn lint_or_fail(
     loaded: &LoadedManifest,
     host: &MixinHost,
+    mixins: &[InstalledMixin],
     warnings: &mut Vec<String>,
 ) -> Result<()> {
-    let findings = manifest::lint::lint(loaded, host)?;
+    let findings = lint::lint(loaded, host, mixins)?;
     if findings.iter().any(Diagnostic::is_error) {
         return Err(ManifestErrors {
             file: loaded.source.path.clone(),
@@ -377,7 +388,7 @@ fn mixin_dockerfile_lines(
 ) -> Result<Vec<MixinLines>> {
     let mut all = Vec::with_capacity(mixins.len());
     for installed in mixins {
-        let (config, actions) = manifest::lint::mixin_input(&loaded.manifest, &installed.name);
+        let (config, actions) = loaded.manifest.mixin_input(&installed.name);
         let request = BuildRequest {
             config,
             actions,
@@ -386,7 +397,7 @@ fn mixin_dockerfile_lines(
         // A refusal naming problems is shown on them, in porter.yaml.
         let output = host
             .build_hook(installed, &request)
-            .map_err(|error| manifest::refusal::located(loaded, error))?;
+            .map_err(|error| lint::located(loaded, error))?;
         let label = format!("{} {}", installed.name, installed.version);
         warnings.extend(
             output
@@ -488,34 +499,6 @@ fn apply_overrides(path: &Path, text: &str, options: &BuildOptions) -> Result<St
         }
     }
     Ok(serde_saphyr::to_string(&document)?)
-}
-
-/// The installed version of each declared mixin, in declaration order; the
-/// ones that cannot be resolved are reported together, each at its line.
-fn resolve_mixins(loaded: &LoadedManifest, host: &MixinHost) -> Result<Vec<InstalledMixin>> {
-    let mut resolved = Vec::new();
-    let mut problems = Vec::new();
-    for declaration in &loaded.manifest.mixins {
-        match host
-            .store()
-            .resolve(&declaration.name, declaration.constraint.as_ref())
-        {
-            Ok(installed) => resolved.push(installed),
-            Err(e) => {
-                let at = loaded.source.locations.value(&declaration.pointer);
-                problems.push(Diagnostic::error(&loaded.source, at, e.message).hint(e.hint));
-            }
-        }
-    }
-    if !problems.is_empty() {
-        return Err(ManifestErrors {
-            file: loaded.source.path.clone(),
-            diagnostics: problems,
-            next_step: None,
-        }
-        .into());
-    }
-    Ok(resolved)
 }
 
 /// A porter runtime for the image, when one is installed (Porter's

@@ -6,6 +6,7 @@ use clap::Args;
 
 use super::shared::{BundleLocation, OutputFormat};
 use crate::home::PorterHome;
+use crate::lint;
 use crate::manifest::{self, Diagnostic, Severity};
 use crate::mixin::MixinHost;
 
@@ -23,7 +24,11 @@ pub fn run(command: LintCommand) -> Result<()> {
     let findings = match manifest::load_file(&path) {
         Ok(loaded) => {
             let host = MixinHost::new(&PorterHome::from_env()?)?;
-            manifest::lint::lint(&loaded, &host)?
+            let resolution = host.store().resolve_declared(&loaded);
+            let mut findings = lint::lint(&loaded, &host, &resolution.mixins)?;
+            findings.extend(resolution.problems);
+            findings.sort_by_key(|d| (d.at.line == 0, d.at));
+            findings
         }
         Err(error) => match error.downcast::<manifest::ManifestErrors>() {
             Ok(errors) => errors.diagnostics,

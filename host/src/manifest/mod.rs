@@ -9,11 +9,10 @@
 //!   porter.yaml (mixin_place maps a mixin's pointers back to the file).
 
 pub mod constraint;
-pub mod lint;
-mod mixin_place;
+pub mod mixin_place;
 pub mod model;
 mod parse;
-pub mod refusal;
+pub mod rules;
 pub mod schema;
 pub mod source;
 pub mod template;

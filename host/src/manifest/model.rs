@@ -62,6 +62,40 @@ impl Manifest {
     pub fn mixin(&self, name: &str) -> Option<&MixinDeclaration> {
         self.mixins.iter().find(|m| m.name == name)
     }
+
+    /// What a mixin's hooks are given: its config (`Null` when declared by
+    /// name only), and its steps per action (only actions with steps for
+    /// it), in porter.yaml order.
+    pub fn mixin_input(&self, mixin: &str) -> (Value, Vec<ActionSteps>) {
+        let config = self
+            .mixin(mixin)
+            .and_then(|d| d.config.clone())
+            .unwrap_or(Value::Null);
+        let actions = self
+            .actions
+            .iter()
+            .filter_map(|a| {
+                let steps: Vec<Value> = a
+                    .steps
+                    .iter()
+                    .filter(|s| s.mixin == mixin)
+                    .map(|s| s.body.clone())
+                    .collect();
+                (!steps.is_empty()).then(|| ActionSteps {
+                    action: a.name.clone(),
+                    steps,
+                })
+            })
+            .collect();
+        (config, actions)
+    }
+}
+
+/// The steps of one action that use a mixin; each step body as JSON.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ActionSteps {
+    pub action: String,
+    pub steps: Vec<Value>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]

@@ -6,7 +6,7 @@
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
-use crate::mixin::ActionSteps;
+use super::model::ActionSteps;
 
 /// Porter's manifest schema (host/schema/SOURCE.md).
 pub const BASE_SCHEMA: &str = include_str!("../../schema/manifest.schema.json");

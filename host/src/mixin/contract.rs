@@ -48,12 +48,7 @@ pub struct MixinInfo {
     pub license: Option<String>,
 }
 
-/// The steps of one action that use a mixin; each step body as JSON.
-#[derive(Debug, Clone, PartialEq)]
-pub struct ActionSteps {
-    pub action: String,
-    pub steps: Vec<serde_json::Value>,
-}
+pub use crate::manifest::ActionSteps;
 
 /// Input of the build hook.
 #[derive(Debug, Clone, PartialEq)]

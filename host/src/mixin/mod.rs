@@ -31,7 +31,7 @@ pub use sandbox::{
     Answer, Hook, HookError, HookErrorKind, Limits, LogMessage, LogSink, MixinLabel, MixinLogLevel,
     PreparedMixin, Sandbox,
 };
-pub use store::{InstalledMixin, MixinStore, RecordedSchema, ResolveError, check_name};
+pub use store::{InstalledMixin, MixinStore, RecordedSchema, Resolution, ResolveError, check_name};
 
 use crate::home::PorterHome;
 use crate::memo::{KeyBuilder, Memo, MemoKey};

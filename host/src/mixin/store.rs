@@ -9,7 +9,7 @@ use anyhow::{Context, Result, bail};
 use serde::{Deserialize, Serialize};
 
 use crate::home::PorterHome;
-use crate::manifest::VersionConstraint;
+use crate::manifest::{Diagnostic, LoadedManifest, VersionConstraint};
 
 pub const RECORD_FILE: &str = "mixin.json";
 pub const SCHEMA_FILE: &str = "schema.json";
@@ -99,6 +99,15 @@ pub struct ResolveError {
     pub message: String,
     /// What to do about it.
     pub hint: String,
+}
+
+/// What porter.yaml's mixin declarations resolved to.
+#[derive(Debug, Default)]
+pub struct Resolution {
+    /// The installed version of each declaration that has one, in order.
+    pub mixins: Vec<InstalledMixin>,
+    /// One error per declaration that has none, with what to do.
+    pub problems: Vec<Diagnostic>,
 }
 
 pub struct MixinStore {
@@ -195,6 +204,25 @@ impl MixinStore {
             }
             (None, None) => unreachable!("an unconstrained lookup matches any installed version"),
         }
+    }
+
+    /// What each of porter.yaml's `mixins:` resolves to, in declaration
+    /// order, and a diagnostic on each declaration that resolves to nothing.
+    /// Build and lint both start from this, so a build resolves once.
+    pub fn resolve_declared(&self, loaded: &LoadedManifest) -> Resolution {
+        let mut resolution = Resolution::default();
+        for declaration in &loaded.manifest.mixins {
+            match self.resolve(&declaration.name, declaration.constraint.as_ref()) {
+                Ok(installed) => resolution.mixins.push(installed),
+                Err(e) => {
+                    let at = loaded.source.locations.value(&declaration.pointer);
+                    resolution
+                        .problems
+                        .push(Diagnostic::error(&loaded.source, at, e.message).hint(e.hint));
+                }
+            }
+        }
+        resolution
     }
 
     /// Removes one version (or all versions) of a mixin and returns what was

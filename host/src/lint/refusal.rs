@@ -2,9 +2,8 @@
 //! problem the mixin names, each on the value its pointer names, rather
 //! than one line about the mixin.
 
-use super::mixin_place::MixinPlaces;
-use super::source::Diagnostic;
-use super::{LoadedManifest, ManifestErrors};
+use crate::manifest::mixin_place::MixinPlaces;
+use crate::manifest::{Diagnostic, LoadedManifest, ManifestErrors};
 use crate::mixin::{HookError, HookErrorKind, Refusal};
 
 /// Each problem of an `invalid-config` refusal, placed and in file order;
