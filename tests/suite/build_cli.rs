@@ -374,12 +374,7 @@ fn name_version_and_custom_overrides_reach_the_bundle() {
 /// stamp's digest, and the mixins' records, which Porter's test fakes).
 #[test]
 fn porters_mybuns_builds_to_porters_golden_bundle() {
-    let home = home_with_exec();
-    porter(home.path())
-        .args(["mixins", "install", "testmixin", "--file"])
-        .arg(guest_wasm("testmixin"))
-        .assert()
-        .success();
+    let home = home_with_exec_and("testmixin");
     let dir = home.path().join("mybuns");
     std::fs::create_dir_all(&dir).unwrap();
     std::fs::copy(
@@ -609,12 +604,7 @@ fn build_args_without_an_image_are_reported_unused() {
 /// A bundle whose apt test mixin returns these Dockerfile lines, built
 /// without an image.
 fn build_with_apt_lines(lines: &str) -> (tempfile::TempDir, PathBuf, assert_cmd::assert::Assert) {
-    let home = home_with_exec();
-    porter(home.path())
-        .args(["mixins", "install", "apt", "--file"])
-        .arg(guest_wasm("apt"))
-        .assert()
-        .success();
+    let home = home_with_exec_and("apt");
     let dir = home.path().join("apt-bundle");
     std::fs::create_dir_all(&dir).unwrap();
     std::fs::write(

@@ -196,20 +196,17 @@ fn remove_pointer_handles_wildcards_and_escapes() {
 
 #[test]
 fn mybuns_equals_porters_golden_but_for_our_added_fields() {
-    let ours = bundle_of(&read("porter/mybuns/porter.yaml"), false);
-    let porters = mixin_versions_as_semver(
-        serde_json::from_str(&read("porter/cnab/mybuns-depsv1.bundle.json")).unwrap(),
-    );
-    let (ours, porters) = without_differences(ours, porters, &[DifferenceKind::AddedField]);
-    assert_same_bundle(&ours, &porters);
+    assert_mybuns_equals_golden(false, "porter/cnab/mybuns-depsv1.bundle.json");
 }
 
 #[test]
 fn mybuns_with_preserved_tags_equals_porters_golden_but_for_our_added_fields() {
-    let ours = bundle_of(&read("porter/mybuns/porter.yaml"), true);
-    let porters = mixin_versions_as_semver(
-        serde_json::from_str(&read("porter/cnab/mybuns-depsv1.bundle.preserveTags.json")).unwrap(),
-    );
+    assert_mybuns_equals_golden(true, "porter/cnab/mybuns-depsv1.bundle.preserveTags.json");
+}
+
+fn assert_mybuns_equals_golden(preserve_tags: bool, golden: &str) {
+    let ours = bundle_of(&read("porter/mybuns/porter.yaml"), preserve_tags);
+    let porters = mixin_versions_as_semver(serde_json::from_str(&read(golden)).unwrap());
     let (ours, porters) = without_differences(ours, porters, &[DifferenceKind::AddedField]);
     assert_same_bundle(&ours, &porters);
 }

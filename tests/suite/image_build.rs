@@ -63,12 +63,7 @@ struct Bundle {
 
 impl Bundle {
     fn new(test: &str, apt_config: &str) -> Bundle {
-        let home = home_with_exec();
-        porter(home.path())
-            .args(["mixins", "install", "apt", "--file"])
-            .arg(guest_wasm("apt"))
-            .assert()
-            .success();
+        let home = home_with_exec_and("apt");
         // The image carries PORTER_HOME/runtimes/porter-runtime; a small
         // stand-in keeps these images small and quick to build.
         let runtimes = home.path().join("runtimes");
