@@ -342,7 +342,7 @@ fn a_missing_mixin_and_missing_manifest_are_clear() {
 }
 
 #[test]
-fn name_version_and_custom_overrides_reach_the_bundle() {
+fn name_version_custom_and_preserve_tags_reach_the_bundle() {
     let home = home_with_exec();
     let dir = hello_bundle(home.path());
     porter(home.path())
@@ -355,12 +355,14 @@ fn name_version_and_custom_overrides_reach_the_bundle() {
             "1.2.3",
             "--custom",
             "app.tier=gold",
+            "--preserve-tags",
             "--dir",
         ])
         .arg(&dir)
         .assert()
         .success();
     let (_, bundle) = bundle_json(&dir);
+    assert_eq!(bundle["custom"]["sh.porter"]["preserveTags"], true);
     assert_eq!(bundle["name"], "greeter");
     assert_eq!(bundle["version"], "1.2.3");
     assert_eq!(bundle["custom"]["app"]["tier"], "gold");
