@@ -178,15 +178,11 @@ fn an_edit_that_leaves_a_mixins_input_alone_does_not_load_the_mixin() {
     build(home.path(), &dir).success();
     let dockerfile = std::fs::read(dir.join(".cnab/Dockerfile")).unwrap();
 
-    // Make exec impossible to load: its compiled form gone, its wasm no
-    // longer the one installed. Only remembered answers can build now.
-    std::fs::remove_dir_all(home.path().join("cache/precompiled")).unwrap();
-    let wasm = tree(&home.path().join("mixins"))
-        .into_iter()
-        .find(|p| p.ends_with(".wasm"))
-        .map(|p| home.path().join("mixins").join(p))
-        .unwrap();
-    overwrite_read_only(&wasm, b"tampered");
+    // Without its compiled form, loading exec would compile it and cache
+    // the result again: an empty cache afterwards means it was not loaded.
+    let precompiled = home.path().join("cache/precompiled");
+    std::fs::remove_dir_all(&precompiled).unwrap();
+    let compiled = || tree(&precompiled).len();
 
     // A script edit changes the bundle, not what exec is asked.
     std::fs::write(dir.join("helpers.sh"), "#!/usr/bin/env bash\necho edited\n").unwrap();
@@ -197,6 +193,7 @@ fn an_edit_that_leaves_a_mixins_input_alone_does_not_load_the_mixin() {
         std::fs::read(dir.join(".cnab/Dockerfile")).unwrap(),
         dockerfile
     );
+    assert_eq!(compiled(), 0, "exec was loaded");
 
     // Editing one of exec's steps asks exec something new: it has to run.
     let manifest = std::fs::read_to_string(dir.join("porter.yaml")).unwrap();
@@ -205,11 +202,63 @@ fn an_edit_that_leaves_a_mixins_input_alone_does_not_load_the_mixin() {
         manifest.replace("Say goodbye", "Say farewell"),
     )
     .unwrap();
-    build(home.path(), &dir)
-        .failure()
-        .stderr(predicate::str::contains(
-            "has changed since it was installed",
-        ));
+    build(home.path(), &dir).success();
+    assert_eq!(compiled(), 1, "exec ran, so it was compiled again");
+}
+
+/// A `.wasm` changed in PORTER_HOME after install never reaches `.cnab/` or
+/// the image under the digest bundle.json records: the build stops, even
+/// when everything else is remembered or up to date, and the previous
+/// build stays as it was. Putting the modification time back does not hide
+/// it (the change time moves with any write).
+#[test]
+fn a_tampered_installed_mixin_is_caught_before_it_is_staged() {
+    let home = home_with_exec();
+    let dir = hello_bundle(home.path());
+    build(home.path(), &dir).success();
+    let before = std::fs::read(dir.join(".cnab/bundle.json")).unwrap();
+    let wasm = tree(&home.path().join("mixins"))
+        .into_iter()
+        .find(|p| p.ends_with(".wasm"))
+        .map(|p| home.path().join("mixins").join(p))
+        .unwrap();
+    let original = std::fs::read(&wasm).unwrap();
+    let modified = std::fs::metadata(&wasm).unwrap().modified().unwrap();
+
+    // Same length, one byte different, modification time put back.
+    let mut tampered = original.clone();
+    *tampered.last_mut().unwrap() ^= 1;
+    overwrite_read_only(&wasm, &tampered);
+    std::fs::File::options()
+        .write(true)
+        .open(&wasm)
+        .unwrap()
+        .set_modified(modified)
+        .unwrap();
+    for args in [&["--no-image"][..], &["--no-image", "--force"][..]] {
+        porter(home.path())
+            .arg("build")
+            .args(args)
+            .arg("--dir")
+            .arg(&dir)
+            .assert()
+            .failure()
+            .stderr(predicate::str::contains(
+                "mixin exec 1.0.0 has changed since it was installed",
+            ))
+            .stderr(predicate::str::contains(format!(
+                "installed as sha256:{}",
+                sha256_hex(&original)
+            )));
+    }
+    assert_eq!(
+        std::fs::read(dir.join(".cnab/bundle.json")).unwrap(),
+        before
+    );
+
+    // The installed bytes back: it builds again.
+    overwrite_read_only(&wasm, &original);
+    build(home.path(), &dir).success();
 }
 
 #[test]
@@ -688,4 +737,53 @@ fn a_build_hooks_config_and_step_problems_are_placed_in_porter_yaml() {
         "{stderr}"
     );
     assert!(!dir.join(".cnab").exists(), "a failed build writes nothing");
+}
+
+/// Two users, two machines: the same bundle built with the same mixins from
+/// different PORTER_HOMEs and directories, the mixin installed from files
+/// at different paths, gives byte-identical bundle.json and Dockerfile (no
+/// path of either machine in them).
+#[test]
+fn the_same_bundle_and_mixins_build_byte_identical_records_anywhere() {
+    let build_as = |user: &str| {
+        let root = tempfile::tempdir().unwrap();
+        let home = root.path().join(format!("{user}-porter-home"));
+        let wasm = root
+            .path()
+            .join(format!("downloads-of-{user}/exec-copy.wasm"));
+        std::fs::create_dir_all(wasm.parent().unwrap()).unwrap();
+        std::fs::copy(mixin_wasm("exec"), &wasm).unwrap();
+        porter(&home)
+            .args(["mixins", "install", "exec", "--file"])
+            .arg(&wasm)
+            .assert()
+            .success();
+        let dir = hello_bundle(&root.path().join(format!("work/{user}")));
+        build(&home, &dir).success();
+        let read = |file: &str| std::fs::read(dir.join(".cnab").join(file)).unwrap();
+        let records = (read("bundle.json"), read("Dockerfile"));
+        for (name, bytes) in [("bundle.json", &records.0), ("Dockerfile", &records.1)] {
+            let text = String::from_utf8_lossy(bytes);
+            let machine = root.path().to_string_lossy();
+            assert!(
+                !text.contains(&*machine),
+                "{name} names a local path: {text}"
+            );
+        }
+        records
+    };
+    let (alice, bob) = (build_as("alice"), build_as("bob"));
+    assert!(
+        alice.0 == bob.0,
+        "bundle.json differs between the two builds"
+    );
+    assert!(
+        alice.1 == bob.1,
+        "the Dockerfile differs between the two builds"
+    );
+    let bundle: Value = serde_json::from_slice(&alice.0).unwrap();
+    assert_eq!(
+        bundle["custom"]["sh.porter"]["mixins"]["exec"]["source"],
+        "file"
+    );
 }

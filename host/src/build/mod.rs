@@ -275,6 +275,10 @@ fn load(
         .into());
     }
     let mixins = resolution.mixins;
+    // Before the up-to-date check too: the last .cnab/ links the same files.
+    for mixin in &mixins {
+        host.verify_installed(mixin)?;
+    }
     let records: Vec<MixinRecord> = mixins.iter().map(MixinRecord::from).collect();
     let build_args = if with_image {
         // As the engine gets them: a later value for a name wins.

@@ -70,7 +70,7 @@ impl From<&crate::mixin::InstalledMixin> for MixinRecord {
             name: installed.name.clone(),
             version: installed.version.clone(),
             digest: installed.digest.clone(),
-            source: installed.source.clone(),
+            source: installed.published_source().to_string(),
         }
     }
 }
@@ -252,7 +252,7 @@ pub const DELIBERATE_DIFFERENCES: &[Difference] = &[
     Difference {
         pointer: "/custom/sh.porter/mixins/*/source",
         kind: DifferenceKind::AddedField,
-        why: "where the mixin was installed from (file, URL, feed, OCI reference), so the pinned component can be fetched again",
+        why: "where the mixin was installed from (the URL or OCI reference, or `file` for a local file, never a path of the build machine), so the pinned component can be fetched again",
     },
     Difference {
         pointer: "/custom/sh.porter/mixins/*/version",

@@ -205,23 +205,8 @@ impl MixinHost {
     }
 
     fn compile_installed(&self, mixin: &InstalledMixin) -> Result<Component> {
-        let path = mixin.wasm_path();
-        let bytes = std::fs::read(&path).with_context(|| {
-            format!(
-                "cannot read {}: reinstall mixin {}",
-                path.display(),
-                mixin.name
-            )
-        })?;
-        let digest = install::sha256_digest(&bytes);
-        if digest != mixin.digest {
-            bail!(
-                "{} has changed since it was installed (digest {digest}, installed as {}): reinstall mixin {}",
-                path.display(),
-                mixin.digest,
-                mixin.name
-            );
-        }
+        let bytes = read_installed(mixin)?;
+        check_unchanged(mixin, &install::sha256_digest(&bytes))?;
         let runtime = self.runtime()?;
         let component = Component::new(runtime.sandbox.engine(), &bytes)
             .map_err(anyhow::Error::from)
@@ -239,6 +224,78 @@ impl MixinHost {
             Component::new(runtime.sandbox.engine(), wasm).map_err(anyhow::Error::from)?;
         runtime.sandbox.prepare(&component, label)
     }
+}
+
+impl MixinHost {
+    /// Fails unless `mixin`'s `.wasm` in the store is still the one
+    /// installed (its digest is what bundle.json and porter.lock record, and
+    /// the file is what a build stages into `.cnab/` and the image). The
+    /// bytes are hashed once per state of the file: a verified file whose
+    /// inode, size, modification and change times are the same is not read
+    /// again (writing or re-permitting the file changes its change time,
+    /// which no one but the kernel sets).
+    pub fn verify_installed(&self, mixin: &InstalledMixin) -> Result<()> {
+        let path = mixin.wasm_path();
+        let meta = std::fs::metadata(&path).with_context(|| not_readable(mixin))?;
+        let key = file_state_key(mixin, &meta);
+        self.memo.recall_or(&key, || {
+            let bytes = read_installed(mixin)?;
+            check_unchanged(mixin, &install::sha256_digest(&bytes))
+        })?;
+        Ok(())
+    }
+}
+
+/// The key of "this file, in this state, held the installed bytes".
+fn file_state_key(mixin: &InstalledMixin, meta: &std::fs::Metadata) -> MemoKey {
+    let key = MemoKey::builder(mixin.sha256_hex(), "verified-file")
+        .field(&mixin.wasm_path().to_string_lossy())
+        .field(&meta.len().to_string());
+    #[cfg(unix)]
+    let key = {
+        use std::os::unix::fs::MetadataExt;
+        [
+            meta.dev(),
+            meta.ino(),
+            meta.mtime() as u64,
+            meta.mtime_nsec() as u64,
+            meta.ctime() as u64,
+            meta.ctime_nsec() as u64,
+        ]
+        .iter()
+        .fold(key, |key, n| key.field(&n.to_string()))
+    };
+    key.finish()
+}
+
+fn not_readable(mixin: &InstalledMixin) -> String {
+    format!(
+        "cannot read {}: reinstall mixin {} {}",
+        mixin.wasm_path().display(),
+        mixin.name,
+        mixin.version
+    )
+}
+
+fn read_installed(mixin: &InstalledMixin) -> Result<Vec<u8>> {
+    std::fs::read(mixin.wasm_path()).with_context(|| not_readable(mixin))
+}
+
+/// `digest` (of the installed file's bytes now) is the installed one.
+fn check_unchanged(mixin: &InstalledMixin, digest: &str) -> Result<()> {
+    if digest != mixin.digest {
+        bail!(
+            "mixin {name} {version} has changed since it was installed: {path} now has digest \
+             {digest}, and was installed as {installed} (what bundle.json and porter.lock record). \
+             Reinstall it: porter mixins install {name} --force with its source, or \
+             `porter mixins install` to restore what porter.lock records",
+            name = mixin.name,
+            version = mixin.version,
+            path = mixin.wasm_path().display(),
+            installed = mixin.digest,
+        );
+    }
+    Ok(())
 }
 
 /// Where a build hook's answer to `request` is remembered: the mixin's

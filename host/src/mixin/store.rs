@@ -61,6 +61,18 @@ impl InstalledMixin {
         Ok(RecordedSchema { text, json })
     }
 
+    /// Where it came from, as bundle.json and porter.lock say it: the URL
+    /// or registry reference it was installed from, or `file` for a local
+    /// file, whose path means nothing on another machine (the digest says
+    /// which bytes it was).
+    pub fn published_source(&self) -> &str {
+        if self.source.starts_with("file:") {
+            "file"
+        } else {
+            &self.source
+        }
+    }
+
     /// The hex part of the digest.
     pub fn sha256_hex(&self) -> &str {
         self.digest.strip_prefix("sha256:").unwrap_or(&self.digest)
