@@ -21,6 +21,7 @@ mod go;
 pub mod home;
 pub mod layout;
 pub mod lint;
+pub mod lock;
 pub mod manifest;
 pub mod memo;
 pub mod mixin;

@@ -9,6 +9,7 @@ mod dockerfile_generation;
 mod exec_mixin;
 mod image_build;
 mod lint_cli;
+mod lock;
 mod manifest_conformance;
 mod manifest_errors;
 mod mixin_sandbox;

@@ -1,7 +1,7 @@
 //! The bundle directory's files, as the up-to-date check counts them:
 //! Porter's rules (hidden entries and `.cnab`, `.git`, `node_modules`,
-//! `.porter`, `vendor` are skipped), each with its content hash and
-//! executable bit.
+//! `.porter`, `vendor` are skipped) and porter.lock at the top, each with
+//! its content hash and executable bit.
 
 use std::io::Read;
 use std::path::Path;
@@ -29,7 +29,10 @@ fn walk(dir: &Path, prefix: &str, files: &mut Vec<BundleFile>) -> Result<()> {
     for entry in entries {
         let entry = entry.with_context(|| format!("cannot read {}", dir.display()))?;
         let name = entry.file_name().to_string_lossy().into_owned();
-        if name.starts_with('.') {
+        // porter.lock is what the build used (the stamp covers each mixin's
+        // digest); the build writes it, so counting it would make the next
+        // build look changed.
+        if name.starts_with('.') || (prefix.is_empty() && name == crate::lock::LOCK_FILE) {
             continue;
         }
         let path = entry.path();

@@ -30,6 +30,7 @@ use crate::cnab::{self, BundleInputs, InvocationImage, MixinRecord, StampInputs}
 use crate::dockerfile::{self, MixinLines, Template};
 use crate::home::PorterHome;
 use crate::lint;
+use crate::lock::{self, Lock};
 use crate::manifest::{self, Diagnostic, LoadedManifest, ManifestErrors};
 use crate::memo::{MemoKey, PORTER_NAMESPACE};
 use crate::mixin::{BuildRequest, InstalledMixin, MixinHost};
@@ -68,6 +69,8 @@ pub struct BuildOptions {
     /// Porter's experimental `full-control-dockerfile`: the custom template
     /// is used as it is, nothing inserted or appended.
     pub full_control_dockerfile: bool,
+    /// `--locked`: exactly the mixins porter.lock records, or fail.
+    pub locked: bool,
 }
 
 /// What a build produced.
@@ -99,6 +102,9 @@ pub struct Prepared {
     outcome: BuildOutcome,
     /// `None` when the bundle is up to date.
     pending: Option<Pending>,
+    /// porter.lock as this build resolved it, written once the build is
+    /// done (`None` with `--locked`: the lock is the input then).
+    lock: Option<(Lock, PathBuf)>,
 }
 
 struct Pending {
@@ -121,6 +127,11 @@ pub fn prepare(
     let loaded = load(options, host, engine.is_some(), &mut warnings)?;
     let cnab_dir = options.dir.join(".cnab");
     let up_to_date = !options.force && is_up_to_date(&cnab_dir, &loaded, engine)?;
+    let lock = (!options.locked).then(|| {
+        let declarations = &loaded.manifest.manifest.mixins;
+        let lock = Lock::of(declarations, &loaded.mixins);
+        (lock, lock::path_for(&options.file))
+    });
     let mut outcome = BuildOutcome {
         up_to_date,
         cnab_dir,
@@ -134,6 +145,7 @@ pub fn prepare(
         return Ok(Prepared {
             outcome,
             pending: None,
+            lock,
         });
     }
     if !options.no_lint {
@@ -166,6 +178,7 @@ pub fn prepare(
             build_args: options.build_args.clone(),
             no_cache: options.no_cache || options.force,
         }),
+        lock,
     })
 }
 
@@ -182,7 +195,15 @@ impl Prepared {
         let Prepared {
             mut outcome,
             pending,
+            lock,
         } = self;
+        if let Some((lock, path)) = &lock {
+            // Up to date or not, the lock follows what was built; a failed
+            // build below returns before it is written.
+            if pending.is_none() {
+                lock.write_if_changed(path)?;
+            }
+        }
         let Some(Pending {
             staged,
             context_dir,
@@ -213,6 +234,9 @@ impl Prepared {
             outcome.built_image = Some(built);
         }
         outcome.cnab_dir = staged.commit()?;
+        if let Some((lock, path)) = &lock {
+            lock.write_if_changed(path)?;
+        }
         Ok(outcome)
     }
 }
@@ -265,16 +289,11 @@ fn load(
     })?;
     warnings.extend(manifest.warnings.iter().map(Diagnostic::to_string));
 
-    let resolution = host.store().resolve_declared(&manifest);
-    if !resolution.problems.is_empty() {
-        return Err(ManifestErrors {
-            file: manifest.source.path.clone(),
-            diagnostics: resolution.problems,
-            next_step: None,
-        }
-        .into());
-    }
-    let mixins = resolution.mixins;
+    let mixins = if options.locked {
+        lock::locked_mixins(host.store(), &manifest, &lock::path_for(&options.file))?
+    } else {
+        resolve(&manifest, host, &options.file)?
+    };
     // Before the up-to-date check too: the last .cnab/ links the same files.
     for mixin in &mixins {
         host.verify_installed(mixin)?;
@@ -503,6 +522,45 @@ fn apply_overrides(path: &Path, text: &str, options: &BuildOptions) -> Result<St
         }
     }
     Ok(serde_saphyr::to_string(&document)?)
+}
+
+/// What porter.yaml's mixins resolve to among the installed versions; for
+/// one that resolves to nothing, the error says what porter.lock records
+/// for it, if anything, and the command that installs it.
+fn resolve(
+    manifest: &LoadedManifest,
+    host: &MixinHost,
+    file: &Path,
+) -> Result<Vec<InstalledMixin>> {
+    let resolution = host.store().resolve_declared(manifest);
+    if resolution.problems.is_empty() {
+        return Ok(resolution.mixins);
+    }
+    let lock = Lock::read(&lock::path_for(file)).ok().flatten();
+    let mut problems = resolution.problems;
+    if let Some(lock) = lock {
+        for problem in &mut problems {
+            let locked = lock
+                .mixins
+                .iter()
+                .find(|m| problem.message.starts_with(&format!("mixin {} ", m.name)));
+            if let Some(entry) = locked {
+                problem.hint = Some(format!(
+                    "porter.lock records {} {} from {}: {}",
+                    entry.name,
+                    entry.version,
+                    entry.source,
+                    entry.how_to_install()
+                ));
+            }
+        }
+    }
+    Err(ManifestErrors {
+        file: manifest.source.path.clone(),
+        diagnostics: problems,
+        next_step: None,
+    }
+    .into())
 }
 
 /// A porter runtime for the image, when one is installed (Porter's

@@ -40,6 +40,9 @@ pub struct BuildCommand {
     /// Record that publishing keeps the tags of the images the bundle references
     #[arg(long)]
     pub preserve_tags: bool,
+    /// Build with exactly the mixin versions and digests porter.lock records
+    #[arg(long)]
+    pub locked: bool,
 }
 
 fn parse_key_value(text: &str) -> Result<(String, String), String> {
@@ -62,6 +65,7 @@ pub fn run(command: BuildCommand) -> Result<()> {
         force: command.force,
         preserve_tags: command.preserve_tags,
         full_control_dockerfile: experimental("full-control-dockerfile"),
+        locked: command.locked,
     };
     let host = MixinHost::new(&PorterHome::from_env()?)?;
     // Connected first: an engine that is down is reported before any work.

@@ -77,10 +77,14 @@ struct ContextWriter<W: Write> {
 }
 
 /// Porter's own entries at the top of the bundle directory: the last
-/// build's `.cnab/` and the directories a build stages in. The context gets
-/// the `.cnab/` of the build in progress instead.
+/// build's `.cnab/`, the directories a build stages in (the context gets the
+/// `.cnab/` of the build in progress instead), and porter.lock, which says
+/// what the build used and is no part of the bundle.
 fn is_porter_staging(name: &str) -> bool {
-    name == ".cnab" || name.starts_with(".cnab-staging-") || name.starts_with(".cnab-previous-")
+    name == ".cnab"
+        || name.starts_with(".cnab-staging-")
+        || name.starts_with(".cnab-previous-")
+        || name == crate::lock::LOCK_FILE
 }
 
 impl<W: Write> ContextWriter<W> {
