@@ -24,7 +24,8 @@ use anyhow::{Context, Result, bail};
 use serde::{Deserialize, Serialize};
 
 use crate::manifest::{LoadedManifest, MixinDeclaration};
-use crate::mixin::{InstalledMixin, MixinStore};
+use crate::mixin::install::sha256_digest;
+use crate::mixin::{InstallRequest, InstalledMixin, MixinHost, MixinStore};
 
 /// The lock file's name, in porter.yaml's directory.
 pub const LOCK_FILE: &str = "porter.lock";
@@ -247,6 +248,85 @@ pub fn locked_mixins(
         bail!("{}", problems.join("\n"));
     }
     Ok(mixins)
+}
+
+/// What `porter mixins install` did for one mixin porter.lock records.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Restored {
+    /// That version with that digest was installed already.
+    AlreadyInstalled,
+    /// Fetched from its recorded source, checked and installed.
+    Installed,
+}
+
+/// `porter mixins install` with no name, as `cargo fetch` does for
+/// Cargo.lock: every mixin porter.lock records for porter.yaml that is not
+/// installed with its locked digest is fetched from its recorded source by
+/// `fetch` (given the source, it returns the bytes), checked against the
+/// locked digest and installed. `force` replaces an installed build of the
+/// same version with other contents. Stops at the first failure, which
+/// says which mixin and what to do; what was installed before it stays.
+pub fn restore(
+    host: &MixinHost,
+    loaded: &LoadedManifest,
+    path: &Path,
+    force: bool,
+    fetch: &dyn Fn(&str) -> Result<Vec<u8>>,
+) -> Result<Vec<(LockedMixin, Restored)>> {
+    let Some(lock) = Lock::read(path)? else {
+        bail!(
+            "there is no {} to install mixins from: run porter build to write it, or name the \
+             mixin to install (porter mixins install NAME ...)",
+            path.display()
+        );
+    };
+    let mut done = Vec::new();
+    for entry in lock.entries_for(loaded, path)? {
+        let restored = match entry.installed(host.store()) {
+            Ok(_) => Restored::AlreadyInstalled,
+            Err(_) => {
+                entry.fetch_and_install(host, force, fetch)?;
+                Restored::Installed
+            }
+        };
+        done.push((entry.clone(), restored));
+    }
+    Ok(done)
+}
+
+impl LockedMixin {
+    fn fetch_and_install(
+        &self,
+        host: &MixinHost,
+        force: bool,
+        fetch: &dyn Fn(&str) -> Result<Vec<u8>>,
+    ) -> Result<()> {
+        let what = format!("mixin {} {}", self.name, self.version);
+        if self.source == "file" {
+            bail!("{what} cannot be fetched: {}", self.how_to_install());
+        }
+        let bytes = fetch(&self.source)
+            .with_context(|| format!("cannot fetch {what} from {}", self.source))?;
+        let digest = sha256_digest(&bytes);
+        if digest != self.digest {
+            bail!(
+                "{} now serves {what} with digest {digest}, but porter.lock records {}: \
+                 the published mixin changed (a moved tag, a replaced file). Nothing was \
+                 installed; ask its publisher, or run porter build without --locked after \
+                 installing the new one to lock it",
+                self.source,
+                self.digest
+            );
+        }
+        let request = InstallRequest {
+            name: &self.name,
+            version: Some(&self.version),
+            force,
+        };
+        host.install_bytes(&request, &bytes, &self.source)
+            .with_context(|| format!("cannot install {what} from {}", self.source))?;
+        Ok(())
+    }
 }
 
 fn shown(name: &str, constraint: Option<&str>) -> String {
