@@ -113,6 +113,40 @@ pub struct ResolveError {
     pub hint: String,
 }
 
+/// The command that installs a version of `name` matching `constraint`,
+/// from where the installed versions came from when that says where the
+/// others are (Porter's URL layout `<url>/<version>/<name>.wasm`, or a
+/// registry repository), else the general form.
+fn install_command(
+    name: &str,
+    constraint: &VersionConstraint,
+    installed: &[InstalledMixin],
+) -> String {
+    let text = constraint.to_string();
+    let version = crate::manifest::constraint::parse_lenient_version(&text)
+        .map(|v| v.to_string())
+        .unwrap_or_else(|_| "VERSION".to_string());
+    for mixin in installed.iter().rev() {
+        let layout_tail = format!("/{}/{name}.wasm", mixin.version);
+        if let Some(base) = mixin.source.strip_suffix(&layout_tail)
+            && (base.starts_with("https://") || base.starts_with("http://"))
+        {
+            return format!("porter mixins install {name} --url {base} --version {version}");
+        }
+        if let Some(reference) = mixin.source.strip_prefix("oci://")
+            && let Some((repository, _tag)) = reference.rsplit_once(':')
+            && !repository.contains('@')
+            && !_tag.contains('/')
+        {
+            return format!("porter mixins install {name} --reference {repository}:{version}");
+        }
+    }
+    format!(
+        "porter mixins install {name} --version {version} with --url URL, --feed-url URL, \
+         --reference REGISTRY/REPO:TAG or --file PATH.wasm"
+    )
+}
+
 /// What porter.yaml's mixin declarations resolved to.
 #[derive(Debug, Default)]
 pub struct Resolution {
@@ -210,7 +244,8 @@ impl MixinStore {
                         have.join(", ")
                     ),
                     hint: format!(
-                        "install a matching version (porter mixins install {name} --file ...), or change the constraint in porter.yaml"
+                        "install a matching version: {}; or change the constraint in porter.yaml",
+                        install_command(name, c, &installed)
                     ),
                 })
             }
@@ -338,6 +373,52 @@ fn read_dir_names(dir: &Path) -> Result<Vec<String>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn installed_from(source: &str, version: &str) -> InstalledMixin {
+        InstalledMixin {
+            name: "helm3".into(),
+            version: semver::Version::parse(version).unwrap(),
+            description: String::new(),
+            author: String::new(),
+            homepage: None,
+            license: None,
+            digest: format!("sha256:{}", "a".repeat(64)),
+            source: source.into(),
+            api_version: semver::Version::new(1, 0, 0),
+            dir: PathBuf::new(),
+        }
+    }
+
+    #[test]
+    fn a_missing_version_names_the_command_from_where_the_others_came() {
+        let exact = VersionConstraint::parse("3.2.0").unwrap();
+        let range = VersionConstraint::parse("^3.2").unwrap();
+        let url = [installed_from(
+            "https://example.com/mixins/helm3/3.1.0/helm3.wasm",
+            "3.1.0",
+        )];
+        assert_eq!(
+            install_command("helm3", &exact, &url),
+            "porter mixins install helm3 --url https://example.com/mixins/helm3 --version 3.2.0"
+        );
+        assert_eq!(
+            install_command("helm3", &range, &url),
+            "porter mixins install helm3 --url https://example.com/mixins/helm3 --version VERSION"
+        );
+        let oci = [installed_from(
+            "oci://localhost:5000/mixins/helm3:3.1.0",
+            "3.1.0",
+        )];
+        assert_eq!(
+            install_command("helm3", &exact, &oci),
+            "porter mixins install helm3 --reference localhost:5000/mixins/helm3:3.2.0"
+        );
+        let file = [installed_from("file:///home/me/helm3.wasm", "3.1.0")];
+        assert!(
+            install_command("helm3", &exact, &file)
+                .starts_with("porter mixins install helm3 --version 3.2.0 with --url URL"),
+        );
+    }
 
     #[test]
     fn names_that_are_paths_or_odd_are_refused() {
