@@ -599,12 +599,18 @@ fn version_words_need_a_source_that_has_them() {
     );
 }
 
-/// Two real porters install at once into one PORTER_HOME, several times
-/// over: different versions, and the same version. Both succeed and every
-/// version is whole.
+/// Two real porters install at once into one PORTER_HOME: the same
+/// version, then two others. The test holds the store's lock while both
+/// download and check their mixin, so both reach the store at the same
+/// moment: neither writes while the lock is held, and once it is released
+/// both succeed and every version is whole.
 #[test]
-fn concurrent_installs_leave_a_whole_store() {
+fn concurrent_installs_wait_for_the_lock_and_leave_a_whole_store() {
     let server = feed_server();
+    server.route(
+        "/mixins/hostile/v0.0.3/hostile.wasm",
+        vec![Reply::Body(hostile("0.0.3"))],
+    );
     let base = format!("{}/mixins/hostile", server.url());
     let home = tempfile::tempdir().unwrap();
     let install = |version: &str| {
@@ -618,8 +624,35 @@ fn concurrent_installs_leave_a_whole_store() {
             .spawn()
             .unwrap()
     };
-    for pair in [["0.0.1", "0.0.2"], ["0.0.2", "0.0.2"], ["0.0.1", "0.0.1"]] {
-        let children: Vec<_> = pair.iter().map(|v| install(v)).collect();
+    for pair in [["0.0.2", "0.0.2"], ["0.0.1", "0.0.3"]] {
+        let lock = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(home.path().join(".lock"))
+            .unwrap();
+        lock.lock().unwrap();
+        let before = tree_hash(home.path());
+        let hits = server.hits().len();
+        let mut children: Vec<_> = pair.iter().map(|v| install(v)).collect();
+        // Both have downloaded; give them time to check their mixin.
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+        while server.hits().len() < hits + 2 && std::time::Instant::now() < deadline {
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        std::thread::sleep(std::time::Duration::from_millis(1500));
+        for child in &mut children {
+            assert!(
+                child.try_wait().unwrap().is_none(),
+                "an install finished while another process held the store's lock"
+            );
+        }
+        assert_eq!(
+            tree_hash(home.path()),
+            before,
+            "written under another's lock"
+        );
+        drop(lock);
         for child in children {
             let out = child.wait_with_output().unwrap();
             assert!(
@@ -630,7 +663,11 @@ fn concurrent_installs_leave_a_whole_store() {
         }
     }
     let listed = list_json(home.path());
-    assert_eq!(listed.len(), 2, "{listed:?}");
+    let versions: Vec<&str> = listed
+        .iter()
+        .map(|m| m["version"].as_str().unwrap())
+        .collect();
+    assert_eq!(versions, ["0.0.1", "0.0.2", "0.0.3"]);
     for m in &listed {
         let version = m["version"].as_str().unwrap();
         let dir = home.path().join("mixins/hostile").join(version);
@@ -730,4 +767,27 @@ fn search_says_where_the_index_is_missing() {
             ))
             .and(predicate::str::contains("answered HTTP 404")),
         );
+}
+
+#[test]
+fn uninstall_waits_for_the_lock() {
+    let home = home_with_exec();
+    let lock = std::fs::File::open(home.path().join(".lock")).unwrap();
+    lock.lock().unwrap();
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_porter"))
+        .env("PORTER_HOME", home.path())
+        .args(["mixins", "uninstall", "exec"])
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(1000));
+    assert!(
+        child.try_wait().unwrap().is_none(),
+        "uninstall did not wait"
+    );
+    assert!(home.path().join("mixins/exec/1.0.0/exec.wasm").is_file());
+    drop(lock);
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success());
+    assert!(!home.path().join("mixins/exec").exists());
 }
