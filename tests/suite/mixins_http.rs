@@ -324,6 +324,16 @@ fn an_oversized_body_is_refused_before_it_is_read() {
         &["hostile.wasm is larger than any mixin (64 MiB at most"],
     );
     assert_eq!(server.hits().len(), 1, "too large is not retried");
+    // Without a Content-Length, the download stops at the limit.
+    server.route(
+        "/m/0.0.2/hostile.wasm",
+        vec![Reply::Chunked(vec![0; (64 << 20) + 1])],
+    );
+    refused(
+        &["hostile", "--url", &base, "--version", "0.0.2"],
+        &["hostile.wasm is larger than any mixin (64 MiB at most"],
+    );
+    assert_eq!(server.hits().len(), 2);
 }
 
 #[test]

@@ -172,6 +172,8 @@ pub enum Reply {
     /// 200 in chunked encoding: `body` sent, then the connection closed
     /// without the last chunk.
     DropMidBody(Vec<u8>),
+    /// 200 in chunked encoding (no Content-Length), whole.
+    Chunked(Vec<u8>),
 }
 
 /// A real HTTP/1.1 server on 127.0.0.1, for the tests that download. Each
@@ -297,6 +299,11 @@ fn serve(
             .and_then(|_| stream.write_all(format!("{:x}\r\n", body.len()).as_bytes()))
             .and_then(|_| stream.write_all(&body))
             .and_then(|_| stream.write_all(b"\r\n")),
+        Reply::Chunked(body) => stream
+            .write_all(head("200 OK", "Transfer-Encoding: chunked\r\n").as_bytes())
+            .and_then(|_| stream.write_all(format!("{:x}\r\n", body.len()).as_bytes()))
+            .and_then(|_| stream.write_all(&body))
+            .and_then(|_| stream.write_all(b"\r\n0\r\n\r\n")),
     };
     let _ = stream.flush();
     let _ = stream.shutdown(std::net::Shutdown::Both);
