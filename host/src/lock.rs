@@ -322,6 +322,7 @@ impl LockedMixin {
             name: &self.name,
             version: Some(&self.version),
             force,
+            expected_digest: Some(self.digest.clone()),
         };
         host.install_bytes(&request, &bytes, &self.source)
             .with_context(|| format!("cannot install {what} from {}", self.source))?;

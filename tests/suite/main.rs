@@ -14,4 +14,5 @@ mod manifest_conformance;
 mod manifest_errors;
 mod mixin_sandbox;
 mod mixins_cli;
+mod mixins_http;
 mod support;

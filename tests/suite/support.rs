@@ -62,7 +62,20 @@ pub fn yaml_fixture(relative: &str) -> serde_json::Value {
 /// The real binary, with PORTER_HOME pointing at `home`.
 pub fn porter(home: &Path) -> assert_cmd::Command {
     let mut cmd = assert_cmd::Command::new(env!("CARGO_BIN_EXE_porter"));
-    cmd.env("PORTER_HOME", home).env_remove("PORTER_DEBUG");
+    cmd.env("PORTER_HOME", home)
+        .env_remove("PORTER_DEBUG")
+        .env_remove("PORTER_MIRROR");
+    // Downloads in tests go to the test's server on 127.0.0.1, never a proxy.
+    for proxy in [
+        "http_proxy",
+        "https_proxy",
+        "all_proxy",
+        "HTTP_PROXY",
+        "HTTPS_PROXY",
+        "ALL_PROXY",
+    ] {
+        cmd.env_remove(proxy);
+    }
     cmd
 }
 
@@ -144,4 +157,171 @@ pub fn overwrite_read_only(path: &Path, bytes: &[u8]) {
     permissions.set_readonly(false);
     std::fs::set_permissions(path, permissions).unwrap();
     std::fs::write(path, bytes).unwrap();
+}
+
+/// What the test HTTP server answers to one request.
+#[derive(Debug, Clone)]
+pub enum Reply {
+    /// 200 with this body and its Content-Length.
+    Body(Vec<u8>),
+    /// This status, with a short text body.
+    Status(u16),
+    /// 200 claiming `claimed` bytes of Content-Length, sending `body`, then
+    /// closing the connection.
+    Truncated { body: Vec<u8>, claimed: usize },
+    /// 200 in chunked encoding: `body` sent, then the connection closed
+    /// without the last chunk.
+    DropMidBody(Vec<u8>),
+    /// 200 in chunked encoding (no Content-Length), whole.
+    Chunked(Vec<u8>),
+}
+
+/// A real HTTP/1.1 server on 127.0.0.1, for the tests that download. Each
+/// path answers its replies in order, the last one from then on; other
+/// paths are 404. Stopped when dropped.
+pub struct HttpServer {
+    addr: std::net::SocketAddr,
+    routes: std::sync::Arc<std::sync::Mutex<std::collections::HashMap<String, Vec<Reply>>>>,
+    hits: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl HttpServer {
+    pub fn start() -> HttpServer {
+        use std::sync::atomic::Ordering;
+        use std::sync::{Arc, Mutex};
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap();
+        let routes: Arc<Mutex<std::collections::HashMap<String, Vec<Reply>>>> = Arc::default();
+        let hits: Arc<Mutex<Vec<String>>> = Arc::default();
+        let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let thread = {
+            let (routes, hits, stop) = (routes.clone(), hits.clone(), stop.clone());
+            std::thread::spawn(move || {
+                for stream in listener.incoming() {
+                    if stop.load(Ordering::SeqCst) {
+                        break;
+                    }
+                    let Ok(stream) = stream else { continue };
+                    let (routes, hits) = (routes.clone(), hits.clone());
+                    std::thread::spawn(move || serve(stream, &routes, &hits));
+                }
+            })
+        };
+        HttpServer {
+            addr,
+            routes,
+            hits,
+            stop,
+            thread: Some(thread),
+        }
+    }
+
+    /// `http://127.0.0.1:<port>`, no trailing slash.
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    pub fn route(&self, path: &str, replies: Vec<Reply>) -> &Self {
+        self.routes
+            .lock()
+            .unwrap()
+            .insert(path.to_string(), replies);
+        self
+    }
+
+    /// The paths requested so far, in order.
+    pub fn hits(&self) -> Vec<String> {
+        self.hits.lock().unwrap().clone()
+    }
+}
+
+impl Drop for HttpServer {
+    fn drop(&mut self) {
+        self.stop.store(true, std::sync::atomic::Ordering::SeqCst);
+        let _ = std::net::TcpStream::connect(self.addr);
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+fn serve(
+    mut stream: std::net::TcpStream,
+    routes: &std::sync::Mutex<std::collections::HashMap<String, Vec<Reply>>>,
+    hits: &std::sync::Mutex<Vec<String>>,
+) {
+    use std::io::{Read, Write};
+    let mut request = Vec::new();
+    let mut buf = [0u8; 4096];
+    while !request.windows(4).any(|w| w == b"\r\n\r\n") {
+        match stream.read(&mut buf) {
+            Ok(0) | Err(_) => return,
+            Ok(n) => request.extend_from_slice(&buf[..n]),
+        }
+    }
+    let text = String::from_utf8_lossy(&request);
+    let path = text.split(' ').nth(1).unwrap_or("/").to_string();
+    hits.lock().unwrap().push(path.clone());
+    let reply = {
+        let mut routes = routes.lock().unwrap();
+        match routes.get_mut(&path) {
+            Some(replies) if replies.len() > 1 => Some(replies.remove(0)),
+            Some(replies) => replies.first().cloned(),
+            None => None,
+        }
+    };
+    let head = |status: &str, extra: &str| {
+        format!("HTTP/1.1 {status}\r\nConnection: close\r\n{extra}\r\n")
+    };
+    let _ = match reply.unwrap_or(Reply::Status(404)) {
+        Reply::Body(body) => stream
+            .write_all(head("200 OK", &format!("Content-Length: {}\r\n", body.len())).as_bytes())
+            .and_then(|_| stream.write_all(&body)),
+        Reply::Status(code) => {
+            let body = format!("status {code}\n");
+            stream
+                .write_all(
+                    head(
+                        &format!("{code} Status"),
+                        &format!("Content-Length: {}\r\n", body.len()),
+                    )
+                    .as_bytes(),
+                )
+                .and_then(|_| stream.write_all(body.as_bytes()))
+        }
+        Reply::Truncated { body, claimed } => stream
+            .write_all(head("200 OK", &format!("Content-Length: {claimed}\r\n")).as_bytes())
+            .and_then(|_| stream.write_all(&body)),
+        Reply::DropMidBody(body) => stream
+            .write_all(head("200 OK", "Transfer-Encoding: chunked\r\n").as_bytes())
+            .and_then(|_| stream.write_all(format!("{:x}\r\n", body.len()).as_bytes()))
+            .and_then(|_| stream.write_all(&body))
+            .and_then(|_| stream.write_all(b"\r\n")),
+        Reply::Chunked(body) => stream
+            .write_all(head("200 OK", "Transfer-Encoding: chunked\r\n").as_bytes())
+            .and_then(|_| stream.write_all(format!("{:x}\r\n", body.len()).as_bytes()))
+            .and_then(|_| stream.write_all(&body))
+            .and_then(|_| stream.write_all(b"\r\n0\r\n\r\n")),
+    };
+    let _ = stream.flush();
+    let _ = stream.shutdown(std::net::Shutdown::Both);
+}
+
+/// Every file under `dir` with its contents' hash, and every directory:
+/// equal before and after means the tree is byte-for-byte unchanged.
+pub fn tree_hash(dir: &Path) -> Vec<(String, String)> {
+    tree(dir)
+        .into_iter()
+        .map(|relative| {
+            let path = dir.join(&relative);
+            let hash = if path.is_file() {
+                sha256_hex(&std::fs::read(&path).unwrap())
+            } else {
+                "dir".to_string()
+            };
+            (relative, hash)
+        })
+        .collect()
 }

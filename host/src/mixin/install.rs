@@ -13,7 +13,7 @@ use super::sandbox::MixinLabel;
 use super::store::{InstalledMixin, RECORD_FILE, SCHEMA_FILE, check_name};
 
 /// Larger than any mixin has reason to be; refuses before reading it all.
-const MAX_WASM_BYTES: u64 = 64 << 20;
+pub(crate) const MAX_WASM_BYTES: u64 = 64 << 20;
 
 /// Where a mixin comes from and what the user expects of it.
 pub struct InstallRequest<'a> {
@@ -24,6 +24,10 @@ pub struct InstallRequest<'a> {
     /// Replace the same version when it is installed with other contents
     /// (without it, that install is refused).
     pub force: bool,
+    /// `Some("sha256:<hex>")` when the user (`--digest`) or the source (a
+    /// registry) says what the bytes must be: anything else is refused
+    /// before a file is written.
+    pub expected_digest: Option<String>,
 }
 
 /// A mixin just installed, and what became of the version already there.
@@ -89,6 +93,16 @@ impl MixinHost {
         source: &str,
     ) -> Result<Installation> {
         check_name(request.name)?;
+        let digest = sha256_digest(wasm);
+        if let Some(expected) = &request.expected_digest {
+            check_digest_text(expected)?;
+            if !expected.eq_ignore_ascii_case(&digest) {
+                bail!(
+                    "its digest is {digest}, not the expected {expected}: the file is not the one \
+                     you asked for (check --digest, or where the file comes from)"
+                );
+            }
+        }
         check_is_component(wasm)?;
         let runtime = self.runtime()?;
         let engine = runtime.sandbox.engine();
@@ -139,7 +153,6 @@ impl MixinHost {
             bail!("its schema (metadata.schema) is not a JSON object");
         }
 
-        let digest = sha256_digest(wasm);
         let record = InstalledMixin {
             name: info.name.clone(),
             version: version.clone(),
@@ -152,6 +165,9 @@ impl MixinHost {
             api_version,
             dir: self.store.version_dir(&info.name, &version),
         };
+        // One porter at a time writes the store (another install or
+        // uninstall waits here); what is installed is read under the lock.
+        let _lock = self.store.lock()?;
         let outcome = self.outcome_over_installed(&record, request.force)?;
         runtime
             .cache
@@ -257,6 +273,17 @@ impl MixinHost {
         }
         Ok(())
     }
+}
+
+/// `sha256:` and 64 hex digits: the only digests porter records.
+pub fn check_digest_text(text: &str) -> Result<()> {
+    let hex = text.strip_prefix("sha256:").unwrap_or("");
+    if hex.len() != 64 || !hex.chars().all(|c| c.is_ascii_hexdigit()) {
+        bail!(
+            "'{text}' is not a digest: give sha256: and 64 hex digits (as `porter mixins list -o json` shows)"
+        );
+    }
+    Ok(())
 }
 
 /// Mixin versions are semver; a leading `v` (Porter's habit) is accepted.

@@ -10,9 +10,11 @@
 mod cache;
 pub mod contract;
 mod determinism;
+pub mod http;
 pub mod install;
 pub mod sandbox;
 mod store;
+mod store_lock;
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};

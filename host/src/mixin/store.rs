@@ -157,6 +157,7 @@ pub struct Resolution {
 }
 
 pub struct MixinStore {
+    home: PathBuf,
     dir: PathBuf,
     precompiled_dir: PathBuf,
     answers_dir: PathBuf,
@@ -165,6 +166,7 @@ pub struct MixinStore {
 impl MixinStore {
     pub fn new(home: &PorterHome) -> Self {
         MixinStore {
+            home: home.root().to_path_buf(),
             dir: home.mixins_dir(),
             precompiled_dir: home.precompiled_dir(),
             answers_dir: home.answers_dir(),
@@ -173,6 +175,11 @@ impl MixinStore {
 
     pub fn dir(&self) -> &Path {
         &self.dir
+    }
+
+    /// Excludes every other porter's changes to the store until dropped.
+    pub fn lock(&self) -> Result<super::store_lock::StoreLock> {
+        super::store_lock::StoreLock::acquire(&self.home)
     }
 
     /// Where a version of a mixin is (or would be) installed.
@@ -281,6 +288,11 @@ impl MixinStore {
         version: Option<&semver::Version>,
     ) -> Result<Vec<InstalledMixin>> {
         check_name(name)?;
+        if self.versions(name)?.is_empty() {
+            bail!("mixin {name} is not installed (see `porter mixins list`)");
+        }
+        // Read again under the lock: another porter may have changed it.
+        let _lock = self.lock()?;
         let installed = self.versions(name)?;
         if installed.is_empty() {
             bail!("mixin {name} is not installed (see `porter mixins list`)");
