@@ -29,6 +29,7 @@ fn main() {
                 name: "exec",
                 version: None,
                 force: false,
+                expected_digest: None,
             },
             &wasm_path,
         )

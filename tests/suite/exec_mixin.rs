@@ -17,6 +17,7 @@ fn exec() -> (tempfile::TempDir, std::sync::Arc<PreparedMixin>) {
                 name: "exec",
                 version: None,
                 force: false,
+                expected_digest: None,
             },
             &mixin_wasm("exec"),
         )

@@ -41,6 +41,7 @@ fn fixture() -> Fixture {
                 name,
                 version: None,
                 force: false,
+                expected_digest: None,
             },
             &file,
         )
@@ -175,6 +176,7 @@ fn install_hoarder(f: &Fixture, wasm: &[u8]) -> std::sync::Arc<PreparedMixin> {
         name: "hoarder",
         version: None,
         force: false,
+        expected_digest: None,
     };
     let installed = f
         .host

@@ -58,6 +58,7 @@ pub fn run(command: MixinsCommand) -> Result<()> {
                 name: &name,
                 version: version.as_ref(),
                 force,
+                expected_digest: None,
             };
             print_installation(&host.install_file(&request, &file)?);
         }
