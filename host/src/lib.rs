@@ -9,6 +9,7 @@
 //! - [`dockerfile`] and [`cnab`]: the Dockerfile and bundle.json (pure);
 //! - [`build`]: the stages of `porter build` in order, and `.cnab/`;
 //! - [`docker`]: the Docker engine;
+//! - [`oci`]: OCI registries, where mixins are published and pulled from;
 //! - [`cli`]: the `porter` commands, thin over the library.
 
 pub mod build;
@@ -24,3 +25,4 @@ pub mod lint;
 pub mod manifest;
 pub mod memo;
 pub mod mixin;
+pub mod oci;

@@ -13,4 +13,5 @@ mod manifest_conformance;
 mod manifest_errors;
 mod mixin_sandbox;
 mod mixins_cli;
+mod oci;
 mod support;

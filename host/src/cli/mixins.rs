@@ -1,8 +1,8 @@
-//! `porter mixins install | list | uninstall`.
+//! `porter mixins install | publish | list | uninstall`.
 
 use std::path::PathBuf;
 
-use anyhow::Result;
+use anyhow::{Context, Result};
 use clap::Subcommand;
 
 use super::shared::{OutputFormat, print_structured, print_table};
@@ -10,22 +10,46 @@ use crate::home::PorterHome;
 use crate::mixin::{
     InstallOutcome, InstallRequest, Installation, InstalledMixin, MixinHost, MixinStore,
 };
+use crate::oci::{self, RegistryOptions, artifact::ArtifactInfo};
 
 #[derive(Debug, Subcommand)]
 pub enum MixinsCommand {
     /// Install a mixin (a .wasm component) into PORTER_HOME
+    #[command(group = clap::ArgGroup::new("source").required(true))]
     Install {
         /// The mixin's name, as porter.yaml declares it
         name: String,
         /// A local .wasm file
-        #[arg(long, value_name = "PATH")]
-        file: PathBuf,
+        #[arg(long, value_name = "PATH", group = "source")]
+        file: Option<PathBuf>,
+        /// An OCI reference: REGISTRY/REPOSITORY:TAG or REGISTRY/REPOSITORY@sha256:DIGEST
+        /// (a wasm artifact, as `porter mixins publish` pushes)
+        #[arg(long, value_name = "REFERENCE", group = "source")]
+        reference: Option<String>,
+        /// Refuse the mixin unless its .wasm has this digest (sha256:...)
+        #[arg(long, value_name = "DIGEST")]
+        digest: Option<String>,
+        /// Talk plain HTTP to the registry (always allowed for loopback registries)
+        #[arg(long, requires = "reference")]
+        insecure_registry: bool,
         /// Refuse the file unless it is this version of the mixin
         #[arg(long)]
         version: Option<semver::Version>,
         /// Replace this version of the mixin when it is installed with other contents
         #[arg(long)]
         force: bool,
+    },
+    /// Push a mixin (a .wasm component) to an OCI registry, as a wasm artifact
+    Publish {
+        /// The mixin's .wasm
+        #[arg(long, value_name = "PATH")]
+        file: PathBuf,
+        /// Where to push it: REGISTRY/REPOSITORY:TAG
+        #[arg(long, value_name = "REFERENCE")]
+        reference: String,
+        /// Talk plain HTTP to the registry (always allowed for loopback registries)
+        #[arg(long)]
+        insecure_registry: bool,
     },
     /// List installed mixins
     #[command(visible_alias = "ls")]
@@ -50,17 +74,82 @@ pub fn run(command: MixinsCommand) -> Result<()> {
         MixinsCommand::Install {
             name,
             file,
+            reference,
+            digest,
+            insecure_registry,
             version,
             force,
         } => {
+            if let Some(digest) = &digest
+                && !oci::artifact::is_sha256_digest(digest)
+            {
+                anyhow::bail!(
+                    "--digest {digest} is not a sha256 digest: give it as sha256:<64 lowercase hex digits>, \
+                     as `porter mixins list -o json` shows digests"
+                );
+            }
             let host = MixinHost::new(&home)?;
-            let request = InstallRequest {
+            let mut request = InstallRequest {
                 name: &name,
                 version: version.as_ref(),
                 force,
-                expected_digest: None,
+                expected_digest: digest.clone(),
             };
-            print_installation(&host.install_file(&request, &file)?);
+            let installation = match (file, reference) {
+                (Some(file), _) => host.install_file(&request, &file)?,
+                (None, Some(reference)) => {
+                    let options = RegistryOptions::from_env(insecure_registry);
+                    let pulled = oci::pull(&reference, &options)?;
+                    if let Some(digest) = &digest
+                        && digest != &pulled.layer_digest
+                    {
+                        anyhow::bail!(
+                            "{reference} is a .wasm with digest {}, not the expected {digest} \
+                             (--digest): nothing was installed",
+                            pulled.layer_digest
+                        );
+                    }
+                    request.expected_digest = Some(pulled.layer_digest.clone());
+                    host.install_bytes(&request, &pulled.wasm, &pulled.source)
+                        .with_context(|| format!("cannot install {reference} as mixin {name}"))?
+                }
+                (None, None) => unreachable!("clap requires a source"),
+            };
+            print_installation(&installation);
+        }
+        MixinsCommand::Publish {
+            file,
+            reference,
+            insecure_registry,
+        } => {
+            let host = MixinHost::new(&home)?;
+            let wasm = read_wasm(&file)?;
+            let checked = host
+                .check_mixin(&wasm, None)
+                .with_context(|| format!("{} is not a mixin porter can install", file.display()))?;
+            let version = checked.version.to_string();
+            let info = ArtifactInfo {
+                name: &checked.info.name,
+                version: &version,
+                exports: &checked.exports,
+                imports: &checked.imports,
+            };
+            let options = RegistryOptions::from_env(insecure_registry);
+            let published = oci::push_wasm(&reference, &wasm, &info, &options)?;
+            let repository = published
+                .reference
+                .split_once('@')
+                .map_or(published.reference.as_str(), |(r, _)| r);
+            let repository = strip_tag(repository);
+            println!(
+                "Published {} {version} ({}) to {}",
+                checked.info.name, published.layer_digest, published.reference
+            );
+            println!("Manifest digest: {}", published.manifest_digest);
+            println!(
+                "Install it with: porter mixins install {} --reference {repository}@{}",
+                checked.info.name, published.manifest_digest
+            );
         }
         MixinsCommand::List { output } => {
             let mixins = MixinStore::new(&home).list()?;
@@ -79,6 +168,29 @@ pub fn run(command: MixinsCommand) -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// A `.wasm` to publish, refused early when it is too large.
+fn read_wasm(file: &std::path::Path) -> Result<Vec<u8>> {
+    let meta =
+        std::fs::metadata(file).with_context(|| format!("cannot read {}", file.display()))?;
+    if meta.len() > crate::mixin::install::MAX_WASM_BYTES {
+        anyhow::bail!(
+            "{} is {} MiB, larger than any mixin",
+            file.display(),
+            meta.len() >> 20
+        );
+    }
+    std::fs::read(file).with_context(|| format!("cannot read {}", file.display()))
+}
+
+/// `registry:port/repo:tag` -> `registry:port/repo`.
+fn strip_tag(reference: &str) -> &str {
+    let name_start = reference.rfind('/').map_or(0, |i| i + 1);
+    match reference[name_start..].rfind(':') {
+        Some(i) => &reference[..name_start + i],
+        None => reference,
+    }
 }
 
 fn print_installation(installation: &Installation) {
