@@ -87,12 +87,37 @@ pub struct Pulled {
 /// `oci://` in front.
 pub fn parse_reference(text: &str) -> Result<Reference> {
     let bare = text.strip_prefix(SOURCE_SCHEME).unwrap_or(text);
-    let reference: Reference = bare.parse().map_err(|e| {
+    let invalid = |e: &dyn std::fmt::Display| {
         anyhow!(
             "'{text}' is not an OCI reference ({e}): give it as REGISTRY/REPOSITORY:TAG \
              or REGISTRY/REPOSITORY@sha256:DIGEST, e.g. registry.example.com/mixins/exec:1.0.0"
         )
-    })?;
+    };
+    let reference: Reference = match bare.split_once('/') {
+        // Docker's grammar has no IPv6 hosts: parse the rest under a
+        // stand-in registry, then put the bracketed address back.
+        Some((registry, rest)) if registry.starts_with('[') => {
+            let parsed: Reference = format!("ipv6.invalid/{rest}")
+                .parse()
+                .map_err(|e| invalid(&e))?;
+            let (repository, registry) = (parsed.repository().to_string(), registry.to_string());
+            match (parsed.tag(), parsed.digest()) {
+                (Some(tag), Some(digest)) => Reference::with_tag_and_digest(
+                    registry,
+                    repository,
+                    tag.to_string(),
+                    digest.to_string(),
+                ),
+                (None, Some(digest)) => {
+                    Reference::with_digest(registry, repository, digest.to_string())
+                }
+                (tag, None) => {
+                    Reference::with_tag(registry, repository, tag.unwrap_or("latest").to_string())
+                }
+            }
+        }
+        _ => bare.parse().map_err(|e| invalid(&e))?,
+    };
     if let Some(digest) = reference.digest()
         && !artifact::is_sha256_digest(digest)
     {
@@ -484,6 +509,10 @@ mod tests {
         let digest = format!("sha256:{}", "a".repeat(64));
         let r = parse_reference(&format!("127.0.0.1:5000/mixins/exec@{digest}")).unwrap();
         assert_eq!(r.digest(), Some(digest.as_str()));
+        let r = parse_reference("[::1]:5000/mixins/exec:1.0.0").unwrap();
+        assert_eq!(r.registry(), "[::1]:5000");
+        assert_eq!(r.whole(), "[::1]:5000/mixins/exec:1.0.0");
+        assert!(is_loopback(r.resolve_registry()));
         let err = parse_reference("Not A Reference").unwrap_err().to_string();
         assert!(err.contains("is not an OCI reference"), "{err}");
     }
