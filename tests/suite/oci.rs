@@ -310,6 +310,27 @@ fn a_moved_tag_does_not_move_an_install_by_digest() {
             "Installed hostile 0.0.1 ({})",
             file_digest(&v1)
         )));
+    // The tag, required to be the old .wasm, is refused before its layer
+    // is downloaded (what `--locked` relies on), leaving the home as it was.
+    let before = snapshot(home.path());
+    porter_with(home.path(), docker.path())
+        .args([
+            "mixins",
+            "install",
+            "hostile",
+            "--reference",
+            &tag,
+            "--digest",
+        ])
+        .arg(file_digest(&v1))
+        .assert()
+        .failure()
+        .stderr(predicate::str::contains(format!(
+            "is a .wasm with digest {}, not the expected {}",
+            file_digest(&v2),
+            file_digest(&v1)
+        )));
+    assert_eq!(snapshot(home.path()), before);
     // What a lock relies on: the recorded source gives the same bytes back.
     let (bytes, digest) = porter::oci::pull_wasm(
         &format!("oci://{old}"),

@@ -99,16 +99,7 @@ pub fn run(command: MixinsCommand) -> Result<()> {
                 (Some(file), _) => host.install_file(&request, &file)?,
                 (None, Some(reference)) => {
                     let options = RegistryOptions::from_env(insecure_registry);
-                    let pulled = oci::pull(&reference, &options)?;
-                    if let Some(digest) = &digest
-                        && digest != &pulled.layer_digest
-                    {
-                        anyhow::bail!(
-                            "{reference} is a .wasm with digest {}, not the expected {digest} \
-                             (--digest): nothing was installed",
-                            pulled.layer_digest
-                        );
-                    }
+                    let pulled = oci::pull_expecting(&reference, digest.as_deref(), &options)?;
                     request.expected_digest = Some(pulled.layer_digest.clone());
                     host.install_bytes(&request, &pulled.wasm, &pulled.source)
                         .with_context(|| format!("cannot install {reference} as mixin {name}"))?

@@ -193,6 +193,17 @@ pub fn pull_wasm(reference: &str, options: &RegistryOptions) -> Result<(Vec<u8>,
 /// Pulls the manifest `reference` names, checks it is a wasm artifact,
 /// and pulls its layer, checking its size and digest.
 pub fn pull(reference: &str, options: &RegistryOptions) -> Result<Pulled> {
+    pull_expecting(reference, None, options)
+}
+
+/// [`pull`], refusing before the layer is downloaded when the manifest
+/// names another `.wasm` than `expected` (`sha256:<hex>`, e.g. `--digest`
+/// or a locked digest: a tag that moved).
+pub fn pull_expecting(
+    reference: &str,
+    expected: Option<&str>,
+    options: &RegistryOptions,
+) -> Result<Pulled> {
     let parsed = parse_reference(reference)?;
     let session = Session::new(&parsed, options)?;
     let whole = parsed.whole();
@@ -207,6 +218,15 @@ pub fn pull(reference: &str, options: &RegistryOptions) -> Result<Pulled> {
                 "{whole} is not a mixin: {what}; publish mixins with `porter mixins publish`"
             ))
         })?;
+        if let Some(expected) = expected
+            && expected != layer.digest
+        {
+            return Err(PullError::Porter(anyhow!(
+                "{whole} is a .wasm with digest {}, not the expected {expected}: \
+                 nothing was installed; if the tag was moved on purpose, give the new digest",
+                layer.digest
+            )));
+        }
         if layer.size > MAX_WASM_BYTES {
             return Err(PullError::Porter(anyhow!(
                 "{whole}'s wasm layer is {} MiB, larger than any mixin ({} MiB at most)",
