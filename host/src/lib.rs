@@ -9,6 +9,7 @@
 //! - [`dockerfile`] and [`cnab`]: the Dockerfile and bundle.json (pure);
 //! - [`build`]: the stages of `porter build` in order, and `.cnab/`;
 //! - [`docker`]: the Docker engine;
+//! - [`oci`]: OCI registries, where mixins are published and pulled from;
 //! - [`cli`]: the `porter` commands, thin over the library.
 
 pub mod build;
@@ -25,3 +26,4 @@ pub mod lock;
 pub mod manifest;
 pub mod memo;
 pub mod mixin;
+pub mod oci;

@@ -262,7 +262,7 @@ pub enum Restored {
 /// `porter mixins install` with no name, as `cargo fetch` does for
 /// Cargo.lock: every mixin porter.lock records for porter.yaml that is not
 /// installed with its locked digest is fetched from its recorded source by
-/// `fetch` (given the source, it returns the bytes), checked against the
+/// `fetch` (given the entry, it returns the bytes), checked against the
 /// locked digest and installed. `force` replaces an installed build of the
 /// same version with other contents. Stops at the first failure, which
 /// says which mixin and what to do; what was installed before it stays.
@@ -271,7 +271,7 @@ pub fn restore(
     loaded: &LoadedManifest,
     path: &Path,
     force: bool,
-    fetch: &dyn Fn(&str) -> Result<Vec<u8>>,
+    fetch: &dyn Fn(&LockedMixin) -> Result<Vec<u8>>,
 ) -> Result<Vec<(LockedMixin, Restored)>> {
     let Some(lock) = Lock::read(path)? else {
         bail!(
@@ -299,14 +299,14 @@ impl LockedMixin {
         &self,
         host: &MixinHost,
         force: bool,
-        fetch: &dyn Fn(&str) -> Result<Vec<u8>>,
+        fetch: &dyn Fn(&LockedMixin) -> Result<Vec<u8>>,
     ) -> Result<()> {
         let what = format!("mixin {} {}", self.name, self.version);
         if self.source == "file" {
             bail!("{what} cannot be fetched: {}", self.how_to_install());
         }
-        let bytes = fetch(&self.source)
-            .with_context(|| format!("cannot fetch {what} from {}", self.source))?;
+        let bytes =
+            fetch(self).with_context(|| format!("cannot fetch {what} from {}", self.source))?;
         let digest = sha256_digest(&bytes);
         if digest != self.digest {
             bail!(

@@ -15,4 +15,5 @@ mod manifest_errors;
 mod mixin_sandbox;
 mod mixins_cli;
 mod mixins_http;
+mod oci;
 mod support;

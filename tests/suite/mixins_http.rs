@@ -143,7 +143,7 @@ fn a_digest_is_required_when_given() {
             "--digest",
             "sha256:abc",
         ],
-        &["--digest: 'sha256:abc' is not a digest"],
+        &["--digest: 'sha256:abc' is not a sha256 digest"],
     );
     // The same check for a local file.
     let file = guest_wasm("hostile");

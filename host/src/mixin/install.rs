@@ -7,13 +7,13 @@ use anyhow::{Context, Result, bail};
 use sha2::{Digest, Sha256};
 use wasmtime::component::Component;
 
-use super::MixinHost;
 use super::contract::{NeedsNewerPorter, contract_version};
 use super::sandbox::MixinLabel;
 use super::store::{InstalledMixin, RECORD_FILE, SCHEMA_FILE, check_name};
+use super::{MixinHost, MixinInfo};
 
 /// Larger than any mixin has reason to be; refuses before reading it all.
-pub(crate) const MAX_WASM_BYTES: u64 = 64 << 20;
+pub const MAX_WASM_BYTES: u64 = 64 << 20;
 
 /// Where a mixin comes from and what the user expects of it.
 pub struct InstallRequest<'a> {
@@ -24,10 +24,25 @@ pub struct InstallRequest<'a> {
     /// Replace the same version when it is installed with other contents
     /// (without it, that install is refused).
     pub force: bool,
-    /// `Some("sha256:<hex>")` when the user (`--digest`) or the source (a
-    /// registry) says what the bytes must be: anything else is refused
-    /// before a file is written.
+    /// `Some("sha256:<hex>")` when the bytes must have this digest (the
+    /// user's `--digest`, or the digest a registry published): checked
+    /// before anything is written.
     pub expected_digest: Option<String>,
+}
+
+/// A `.wasm` that passed every install check ([`MixinHost::check_mixin`]).
+pub struct CheckedMixin {
+    pub component: Component,
+    /// What the mixin reports about itself.
+    pub info: MixinInfo,
+    pub version: semver::Version,
+    /// Its `metadata.schema`, a JSON object.
+    pub schema: String,
+    /// The contract version it implements.
+    pub api_version: semver::Version,
+    /// The component's export and import names.
+    pub exports: Vec<String>,
+    pub imports: Vec<String>,
 }
 
 /// A mixin just installed, and what became of the version already there.
@@ -49,6 +64,19 @@ pub enum InstallOutcome {
 
 pub fn sha256_digest(bytes: &[u8]) -> String {
     format!("sha256:{}", hex::encode(Sha256::digest(bytes)))
+}
+
+/// Refuses bytes whose digest is not `expected` (`sha256:<hex>`).
+fn check_expected_digest(expected: &str, wasm: &[u8]) -> Result<()> {
+    check_digest_text(expected)?;
+    let actual = sha256_digest(wasm);
+    if !actual.eq_ignore_ascii_case(expected) {
+        bail!(
+            "its digest is {actual}, not the expected {expected}: nothing was installed; \
+             check --digest, or that the source and the digest name the same build of the mixin"
+        );
+    }
+    Ok(())
 }
 
 impl MixinHost {
@@ -93,51 +121,18 @@ impl MixinHost {
         source: &str,
     ) -> Result<Installation> {
         check_name(request.name)?;
-        let digest = sha256_digest(wasm);
-        if let Some(expected) = &request.expected_digest {
-            check_digest_text(expected)?;
-            if !expected.eq_ignore_ascii_case(&digest) {
-                bail!(
-                    "its digest is {digest}, not the expected {expected}: the file is not the one \
-                     you asked for (check --digest, or where the file comes from)"
-                );
-            }
+        if let Some(expected) = request.expected_digest.as_deref() {
+            check_expected_digest(expected, wasm)?;
         }
-        check_is_component(wasm)?;
-        let runtime = self.runtime()?;
-        let engine = runtime.sandbox.engine();
-        let component = Component::new(engine, wasm)
-            .map_err(anyhow::Error::from)
-            .context("it is not a valid WebAssembly component")?;
-        let exports: Vec<String> = component
-            .component_type()
-            .exports(engine)
-            .map(|(name, _)| name.to_string())
-            .collect();
-        let api_version =
-            contract_version(exports.iter().map(String::as_str)).map_err(anyhow::Error::msg)?;
-
-        let label = MixinLabel {
-            name: request.name.to_string(),
-            version: String::new(),
-        };
-        let prepared = runtime.sandbox.prepare(&component, label).map_err(|e| {
-            if e.is::<NeedsNewerPorter>() {
-                e
-            } else {
-                e.context("it needs something porter does not give mixins (mixins get no files, network or environment)")
-            }
-        })?;
-        let info = prepared.info()?;
-        if info.name != request.name {
-            bail!(
-                "the file is the mixin '{}', not '{}': install it as `porter mixins install {} --file ...`",
-                info.name,
-                request.name,
-                info.name
-            );
-        }
-        let version = parse_mixin_version(&info.version)?;
+        let checked = self.check_mixin(wasm, Some(request.name))?;
+        let CheckedMixin {
+            component,
+            info,
+            version,
+            schema,
+            api_version,
+            ..
+        } = checked;
         if let Some(wanted) = request.version
             && wanted != &version
         {
@@ -145,12 +140,6 @@ impl MixinHost {
                 "the file is {} {version}, not the requested version {wanted}",
                 info.name
             );
-        }
-        let schema = prepared.schema()?;
-        let schema_json: serde_json::Value = serde_json::from_str(&schema)
-            .map_err(|e| anyhow::anyhow!("its schema (metadata.schema) is not JSON: {e}"))?;
-        if !schema_json.is_object() {
-            bail!("its schema (metadata.schema) is not a JSON object");
         }
 
         let record = InstalledMixin {
@@ -160,7 +149,7 @@ impl MixinHost {
             author: info.author,
             homepage: info.homepage,
             license: info.license,
-            digest,
+            digest: sha256_digest(wasm),
             source: source.to_string(),
             api_version,
             dir: self.store.version_dir(&info.name, &version),
@@ -169,7 +158,7 @@ impl MixinHost {
         // uninstall waits here); what is installed is read under the lock.
         let _lock = self.store.lock()?;
         let outcome = self.outcome_over_installed(&record, request.force)?;
-        runtime
+        self.runtime()?
             .cache
             .store(record.sha256_hex(), &component)
             .context("cannot cache the compiled mixin")?;
@@ -181,6 +170,69 @@ impl MixinHost {
         Ok(Installation {
             mixin: record,
             outcome,
+        })
+    }
+
+    /// Checks that `wasm` is a mixin this porter can run: a component that
+    /// implements the contract, runs in the sandbox, and reports a semver
+    /// version and a JSON schema. With `name`, it must report that name.
+    /// Writes nothing (`porter mixins publish` checks a file this way).
+    pub fn check_mixin(&self, wasm: &[u8], name: Option<&str>) -> Result<CheckedMixin> {
+        check_is_component(wasm)?;
+        let runtime = self.runtime()?;
+        let engine = runtime.sandbox.engine();
+        let component = Component::new(engine, wasm)
+            .map_err(anyhow::Error::from)
+            .context("it is not a valid WebAssembly component")?;
+        let component_type = component.component_type();
+        let exports: Vec<String> = component_type
+            .exports(engine)
+            .map(|(name, _)| name.to_string())
+            .collect();
+        let imports: Vec<String> = component_type
+            .imports(engine)
+            .map(|(name, _)| name.to_string())
+            .collect();
+        let api_version =
+            contract_version(exports.iter().map(String::as_str)).map_err(anyhow::Error::msg)?;
+
+        let label = MixinLabel {
+            name: name.unwrap_or("mixin").to_string(),
+            version: String::new(),
+        };
+        let prepared = runtime.sandbox.prepare(&component, label).map_err(|e| {
+            if e.is::<NeedsNewerPorter>() {
+                e
+            } else {
+                e.context("it needs something porter does not give mixins (mixins get no files, network or environment)")
+            }
+        })?;
+        let info = prepared.info()?;
+        if let Some(name) = name
+            && info.name != name
+        {
+            bail!(
+                "the file is the mixin '{}', not '{}': install it as `porter mixins install {} --file ...`",
+                info.name,
+                name,
+                info.name
+            );
+        }
+        let version = parse_mixin_version(&info.version)?;
+        let schema = prepared.schema()?;
+        let schema_json: serde_json::Value = serde_json::from_str(&schema)
+            .map_err(|e| anyhow::anyhow!("its schema (metadata.schema) is not JSON: {e}"))?;
+        if !schema_json.is_object() {
+            bail!("its schema (metadata.schema) is not a JSON object");
+        }
+        Ok(CheckedMixin {
+            component,
+            info,
+            version,
+            schema,
+            api_version,
+            exports,
+            imports,
         })
     }
 
@@ -280,7 +332,7 @@ pub fn check_digest_text(text: &str) -> Result<()> {
     let hex = text.strip_prefix("sha256:").unwrap_or("");
     if hex.len() != 64 || !hex.chars().all(|c| c.is_ascii_hexdigit()) {
         bail!(
-            "'{text}' is not a digest: give sha256: and 64 hex digits (as `porter mixins list -o json` shows)"
+            "'{text}' is not a sha256 digest: give sha256: and 64 hex digits (as `porter mixins list -o json` shows)"
         );
     }
     Ok(())
@@ -321,6 +373,21 @@ mod tests {
             semver::Version::new(1, 2, 3)
         );
         assert!(parse_mixin_version("latest").is_err());
+    }
+
+    #[test]
+    fn an_expected_digest_is_checked_and_shown_with_the_actual_one() {
+        let actual = sha256_digest(b"wasm");
+        check_expected_digest(&actual, b"wasm").unwrap();
+        let other = format!("sha256:{}", "0".repeat(64));
+        let err = check_expected_digest(&other, b"wasm")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains(&actual) && err.contains(&other), "{err}");
+        let err = check_expected_digest("sha256:abc", b"wasm")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("not a sha256 digest"), "{err}");
     }
 
     #[test]

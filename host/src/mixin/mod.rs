@@ -28,7 +28,7 @@ pub use contract::{
     MixinInfo, NeedsNewerPorter, Refusal, StepLocation,
 };
 pub use determinism::HOOK_WALL_CLOCK_START;
-pub use install::{InstallOutcome, InstallRequest, Installation};
+pub use install::{CheckedMixin, InstallOutcome, InstallRequest, Installation};
 pub use sandbox::{
     Answer, Hook, HookError, HookErrorKind, Limits, LogMessage, LogSink, MixinLabel, MixinLogLevel,
     PreparedMixin, Sandbox,
