@@ -262,10 +262,10 @@ pub enum Restored {
 /// `porter mixins install` with no name, as `cargo fetch` does for
 /// Cargo.lock: every mixin porter.lock records for porter.yaml that is not
 /// installed with its locked digest is fetched from its recorded source by
-/// `fetch` (given the entry, it returns the bytes), checked against the
-/// locked digest and installed. `force` replaces an installed build of the
-/// same version with other contents. Stops at the first failure, which
-/// says which mixin and what to do; what was installed before it stays.
+/// `fetch` (given the entry, it returns the bytes) and checked against the
+/// locked digest; only when all of them are, they are installed. `force`
+/// replaces an installed build of the same version with other contents.
+/// A failure names the mixin and what to do.
 pub fn restore(
     host: &MixinHost,
     loaded: &LoadedManifest,
@@ -280,28 +280,30 @@ pub fn restore(
             path.display()
         );
     };
+    let mut fetched = Vec::new();
     let mut done = Vec::new();
     for entry in lock.entries_for(loaded, path)? {
-        let restored = match entry.installed(host.store()) {
-            Ok(_) => Restored::AlreadyInstalled,
-            Err(_) => {
-                entry.fetch_and_install(host, force, fetch)?;
-                Restored::Installed
-            }
-        };
-        done.push((entry.clone(), restored));
+        match entry.installed(host.store()) {
+            Ok(_) => done.push((entry.clone(), Restored::AlreadyInstalled)),
+            Err(_) => fetched.push((entry, entry.fetch_checked(fetch)?)),
+        }
+    }
+    for (entry, bytes) in fetched {
+        entry.install(host, &bytes, force)?;
+        done.push((entry.clone(), Restored::Installed));
     }
     Ok(done)
 }
 
 impl LockedMixin {
-    fn fetch_and_install(
-        &self,
-        host: &MixinHost,
-        force: bool,
-        fetch: &dyn Fn(&LockedMixin) -> Result<Vec<u8>>,
-    ) -> Result<()> {
-        let what = format!("mixin {} {}", self.name, self.version);
+    fn what(&self) -> String {
+        format!("mixin {} {}", self.name, self.version)
+    }
+
+    /// The bytes from the recorded source, refused unless they have the
+    /// locked digest.
+    fn fetch_checked(&self, fetch: &dyn Fn(&LockedMixin) -> Result<Vec<u8>>) -> Result<Vec<u8>> {
+        let what = self.what();
         if self.source == "file" {
             bail!("{what} cannot be fetched: {}", self.how_to_install());
         }
@@ -318,14 +320,18 @@ impl LockedMixin {
                 self.digest
             );
         }
+        Ok(bytes)
+    }
+
+    fn install(&self, host: &MixinHost, bytes: &[u8], force: bool) -> Result<()> {
         let request = InstallRequest {
             name: &self.name,
             version: Some(&self.version),
             force,
             expected_digest: Some(self.digest.clone()),
         };
-        host.install_bytes(&request, &bytes, &self.source)
-            .with_context(|| format!("cannot install {what} from {}", self.source))?;
+        host.install_bytes(&request, bytes, &self.source)
+            .with_context(|| format!("cannot install {} from {}", self.what(), self.source))?;
         Ok(())
     }
 }

@@ -194,3 +194,140 @@ fn a_missing_mixin_that_the_lock_records_names_the_command() {
             "porter.lock records apt 0.1.0 from file",
         ));
 }
+
+/// A team's flow: exec from a URL, apt from a registry, porter.lock
+/// written; on another machine (an empty PORTER_HOME) `porter mixins
+/// install` with no name fetches both from the recorded sources, checking
+/// the locked digests, and `porter build --locked` gives the same
+/// bundle.json. A tag moved since the lock is refused, and so is a URL that
+/// now serves other bytes, with that PORTER_HOME left as it was.
+#[test]
+fn an_empty_porter_home_is_refilled_from_the_lock_and_builds_the_same() {
+    let Some(registry) = Registry::start() else {
+        return;
+    };
+    let server = HttpServer::start();
+    let exec = std::fs::read(mixin_wasm("exec")).unwrap();
+    server.route(
+        "/mixins/exec/1.0.0/exec.wasm",
+        vec![Reply::Body(exec.clone())],
+    );
+    let apt_tag = format!("{}:0.1.0", registry.at("mixins/apt"));
+
+    // The author's machine: install from the URL and the registry, build.
+    let author = tempfile::tempdir().unwrap();
+    porter(author.path())
+        .args(["mixins", "publish", "--file"])
+        .arg(guest_wasm("apt"))
+        .args(["--reference", &apt_tag])
+        .assert()
+        .success();
+    porter(author.path())
+        .args(["mixins", "install", "exec", "--url"])
+        .arg(format!("{}/mixins/exec", server.url()))
+        .args(["--version", "1.0.0"])
+        .assert()
+        .success();
+    porter(author.path())
+        .args(["mixins", "install", "apt", "--reference", &apt_tag])
+        .assert()
+        .success();
+    let dir = hello_declaring(author.path(), "apt@0.1.0");
+    build(author.path(), &dir, &[]).success();
+    let lock = std::fs::read_to_string(dir.join("porter.lock")).unwrap();
+    assert!(
+        lock.contains(&format!(
+            "source = \"{}/mixins/exec/1.0.0/exec.wasm\"",
+            server.url()
+        )),
+        "{lock}"
+    );
+    assert!(
+        lock.contains(&format!("source = \"oci://{apt_tag}\"")),
+        "{lock}"
+    );
+    let bundle = std::fs::read(dir.join(".cnab/bundle.json")).unwrap();
+
+    // Another machine: nothing installed; --locked says what to run.
+    let teammate = tempfile::tempdir().unwrap();
+    build(teammate.path(), &dir, &["--locked"])
+        .failure()
+        .stderr(predicate::str::contains(
+            "run `porter mixins install` to install what porter.lock records",
+        ));
+    porter(teammate.path())
+        .args(["mixins", "install", "--dir"])
+        .arg(&dir)
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("Installed exec 1.0.0"))
+        .stdout(predicate::str::contains("Installed apt 0.1.0"));
+    build(teammate.path(), &dir, &["--locked", "--force"]).success();
+    assert!(
+        std::fs::read(dir.join(".cnab/bundle.json")).unwrap() == bundle,
+        "the locked build on the other machine gives another bundle.json"
+    );
+    // Run again, nothing to do.
+    porter(teammate.path())
+        .args(["mixins", "install", "--dir"])
+        .arg(&dir)
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("exec 1.0.0 is already installed"));
+
+    // The tag moved (another build of apt 0.1.0 pushed over it), and the
+    // URL now serves other bytes: a third machine refuses both, and
+    // installs nothing (all is fetched and checked before anything is).
+    let moved = author.path().join("apt-moved.wasm");
+    let mut bytes = std::fs::read(guest_wasm("apt")).unwrap();
+    bytes.extend_from_slice(&[0, 6, 5, b'm', b'o', b'v', b'e', b'd']);
+    std::fs::write(&moved, &bytes).unwrap();
+    porter(author.path())
+        .args(["mixins", "publish", "--file"])
+        .arg(&moved)
+        .args(["--reference", &apt_tag])
+        .assert()
+        .success();
+    let third = tempfile::tempdir().unwrap();
+    let before = tree_hash(third.path());
+    porter(third.path())
+        .args(["mixins", "install", "--dir"])
+        .arg(&dir)
+        .assert()
+        .failure()
+        .stderr(predicate::str::contains(format!(
+            "cannot fetch mixin apt 0.1.0 from oci://{apt_tag}"
+        )));
+    let mut changed = exec.clone();
+    changed.extend_from_slice(&[0, 6, 5, b'o', b't', b'h', b'e', b'r']);
+    server.route("/mixins/exec/1.0.0/exec.wasm", vec![Reply::Body(changed)]);
+    let lock_without_apt: String = lock
+        .split("[[mixin]]")
+        .filter(|part| !part.contains("name = \"apt\""))
+        .collect::<Vec<_>>()
+        .join("[[mixin]]");
+    let exec_only = third.path().join("exec-only");
+    std::fs::create_dir_all(&exec_only).unwrap();
+    let manifest = std::fs::read_to_string(dir.join("porter.yaml"))
+        .unwrap()
+        .replace("  - apt@0.1.0\n", "");
+    std::fs::write(exec_only.join("porter.yaml"), manifest).unwrap();
+    std::fs::write(exec_only.join("porter.lock"), lock_without_apt).unwrap();
+    porter(third.path())
+        .args(["mixins", "install", "--dir"])
+        .arg(&exec_only)
+        .assert()
+        .failure()
+        .stderr(predicate::str::contains(
+            "now serves mixin exec 1.0.0 with digest sha256:",
+        ))
+        .stderr(predicate::str::contains(format!(
+            "but porter.lock records sha256:{}",
+            sha256_hex(&exec)
+        )));
+    let home_files: Vec<_> = tree_hash(third.path())
+        .into_iter()
+        .filter(|(path, _)| !path.starts_with("exec-only"))
+        .collect();
+    assert_eq!(home_files, before, "a refused install changes nothing");
+}

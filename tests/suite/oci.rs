@@ -8,10 +8,7 @@
 //! Without `docker-registry` these fail, never pass: `.ci/setup` installs
 //! it; set PORTER_TEST_WITHOUT_REGISTRY=1 to skip them knowingly.
 
-use std::net::{TcpListener, TcpStream};
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
 
 use crate::support::*;
 use predicates::prelude::*;
@@ -19,111 +16,6 @@ use serde_json::{Value, json};
 
 /// `porter:s3cret`, bcrypt (cost 4) for the registry's htpasswd file.
 const HTPASSWD: &str = "porter:$2b$04$ttR/cNMuRJ0tOkW5fipjZebFerXDxBmnwkAp4GFkRXtvpwNbvk7IG\n";
-
-/// A `docker-registry serve` of this test's own, killed when dropped.
-struct Registry {
-    child: Child,
-    /// `127.0.0.1:<port>`
-    addr: String,
-    _dir: tempfile::TempDir,
-}
-
-impl Registry {
-    /// A registry without auth, or `None` when told to skip.
-    fn start() -> Option<Registry> {
-        Registry::start_with(None)
-    }
-
-    fn start_with(htpasswd: Option<&str>) -> Option<Registry> {
-        if std::env::var_os("PORTER_TEST_WITHOUT_REGISTRY").is_some() {
-            eprintln!(
-                "PORTER_TEST_WITHOUT_REGISTRY is set: skipping a test that needs docker-registry"
-            );
-            return None;
-        }
-        let found = Command::new("docker-registry")
-            .arg("--version")
-            .output()
-            .is_ok_and(|o| o.status.success());
-        assert!(
-            found,
-            "docker-registry is not installed: run `bash .ci/setup` (Debian's docker-registry \
-             package), or set PORTER_TEST_WITHOUT_REGISTRY=1 to skip these tests"
-        );
-        let dir = tempfile::tempdir().unwrap();
-        let port = free_port();
-        let addr = format!("127.0.0.1:{port}");
-        let storage = dir.path().join("storage");
-        let mut config = std::fs::read_to_string(workspace_root().join(".ci/registry-config.yml"))
-            .unwrap()
-            .replace("127.0.0.1:5000", &addr)
-            .replace("/tmp/porter-registry", storage.to_str().unwrap());
-        assert!(config.contains(&addr), "{config}");
-        if let Some(htpasswd) = htpasswd {
-            let file = dir.path().join("htpasswd");
-            std::fs::write(&file, htpasswd).unwrap();
-            config.push_str(&format!(
-                "auth:\n  htpasswd:\n    realm: porter-test\n    path: {}\n",
-                file.display()
-            ));
-        }
-        let config_file = dir.path().join("config.yml");
-        std::fs::write(&config_file, config).unwrap();
-        let child = Command::new("docker-registry")
-            .arg("serve")
-            .arg(&config_file)
-            .stdout(Stdio::null())
-            .stderr(Stdio::from(
-                std::fs::File::create(dir.path().join("registry.log")).unwrap(),
-            ))
-            .spawn()
-            .unwrap();
-        let mut registry = Registry {
-            child,
-            addr,
-            _dir: dir,
-        };
-        let deadline = Instant::now() + Duration::from_secs(20);
-        while TcpStream::connect(&registry.addr).is_err() {
-            if let Some(status) = registry.child.try_wait().unwrap() {
-                panic!("docker-registry exited ({status}): {}", registry.log());
-            }
-            assert!(
-                Instant::now() < deadline,
-                "docker-registry did not listen on {} within 20 s: {}",
-                registry.addr,
-                registry.log()
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        Some(registry)
-    }
-
-    fn log(&self) -> String {
-        std::fs::read_to_string(self._dir.path().join("registry.log")).unwrap_or_default()
-    }
-
-    /// `<addr>/<repository>`
-    fn at(&self, repository: &str) -> String {
-        format!("{}/{repository}", self.addr)
-    }
-}
-
-impl Drop for Registry {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// A loopback port nothing listens on (now).
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
 
 /// The binary with a Docker config directory of the test's own (so the
 /// machine's ~/.docker never counts).

@@ -325,3 +325,108 @@ pub fn tree_hash(dir: &Path) -> Vec<(String, String)> {
         })
         .collect()
 }
+
+/// A `docker-registry serve` of this test's own, killed when dropped.
+pub struct Registry {
+    child: std::process::Child,
+    /// `127.0.0.1:<port>`
+    pub addr: String,
+    _dir: tempfile::TempDir,
+}
+
+impl Registry {
+    /// A registry without auth, or `None` when told to skip.
+    pub fn start() -> Option<Registry> {
+        Registry::start_with(None)
+    }
+
+    pub fn start_with(htpasswd: Option<&str>) -> Option<Registry> {
+        if std::env::var_os("PORTER_TEST_WITHOUT_REGISTRY").is_some() {
+            eprintln!(
+                "PORTER_TEST_WITHOUT_REGISTRY is set: skipping a test that needs docker-registry"
+            );
+            return None;
+        }
+        let found = std::process::Command::new("docker-registry")
+            .arg("--version")
+            .output()
+            .is_ok_and(|o| o.status.success());
+        assert!(
+            found,
+            "docker-registry is not installed: run `bash .ci/setup` (Debian's docker-registry \
+             package), or set PORTER_TEST_WITHOUT_REGISTRY=1 to skip these tests"
+        );
+        let dir = tempfile::tempdir().unwrap();
+        let port = free_port();
+        let addr = format!("127.0.0.1:{port}");
+        let storage = dir.path().join("storage");
+        let mut config = std::fs::read_to_string(workspace_root().join(".ci/registry-config.yml"))
+            .unwrap()
+            .replace("127.0.0.1:5000", &addr)
+            .replace("/tmp/porter-registry", storage.to_str().unwrap());
+        assert!(config.contains(&addr), "{config}");
+        if let Some(htpasswd) = htpasswd {
+            let file = dir.path().join("htpasswd");
+            std::fs::write(&file, htpasswd).unwrap();
+            config.push_str(&format!(
+                "auth:\n  htpasswd:\n    realm: porter-test\n    path: {}\n",
+                file.display()
+            ));
+        }
+        let config_file = dir.path().join("config.yml");
+        std::fs::write(&config_file, config).unwrap();
+        let child = std::process::Command::new("docker-registry")
+            .arg("serve")
+            .arg(&config_file)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::from(
+                std::fs::File::create(dir.path().join("registry.log")).unwrap(),
+            ))
+            .spawn()
+            .unwrap();
+        let mut registry = Registry {
+            child,
+            addr,
+            _dir: dir,
+        };
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+        while std::net::TcpStream::connect(&registry.addr).is_err() {
+            if let Some(status) = registry.child.try_wait().unwrap() {
+                panic!("docker-registry exited ({status}): {}", registry.log());
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "docker-registry did not listen on {} within 20 s: {}",
+                registry.addr,
+                registry.log()
+            );
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        Some(registry)
+    }
+
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self._dir.path().join("registry.log")).unwrap_or_default()
+    }
+
+    /// `<addr>/<repository>`
+    pub fn at(&self, repository: &str) -> String {
+        format!("{}/{repository}", self.addr)
+    }
+}
+
+impl Drop for Registry {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A loopback port nothing listens on (now).
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
