@@ -17,6 +17,7 @@ pub mod cli;
 pub mod cnab;
 pub mod docker;
 pub mod dockerfile;
+mod error_text;
 mod fsmeta;
 mod go;
 pub mod home;

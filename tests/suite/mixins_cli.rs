@@ -4,17 +4,6 @@ use crate::support::*;
 use predicates::prelude::*;
 use serde_json::Value;
 
-fn list_json(home: &std::path::Path) -> Vec<Value> {
-    let out = porter(home)
-        .args(["mixins", "list", "-o", "json"])
-        .assert()
-        .success()
-        .get_output()
-        .stdout
-        .clone();
-    serde_json::from_slice::<Vec<Value>>(&out).expect("list -o json prints a JSON array")
-}
-
 #[test]
 fn version_names_porter_and_its_mixin_contract() {
     let home = tempfile::tempdir().unwrap();

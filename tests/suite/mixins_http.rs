@@ -3,22 +3,9 @@
 //! 127.0.0.1 (support.rs). Every refused download leaves PORTER_HOME
 //! byte-for-byte as it was.
 
-use std::path::Path;
-
 use crate::support::*;
 use predicates::prelude::*;
 use serde_json::Value;
-
-fn list_json(home: &Path) -> Vec<Value> {
-    let out = porter(home)
-        .args(["mixins", "list", "-o", "json"])
-        .assert()
-        .success()
-        .get_output()
-        .stdout
-        .clone();
-    serde_json::from_slice(&out).unwrap()
-}
 
 fn hostile(version: &str) -> Vec<u8> {
     if version == "0.0.1" {

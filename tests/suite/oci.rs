@@ -72,17 +72,6 @@ fn publish(home: &Path, docker_config: &Path, wasm: &Path, reference: &str) -> S
     digest
 }
 
-fn listed(home: &Path) -> Vec<Value> {
-    let out = porter(home)
-        .args(["mixins", "list", "-o", "json"])
-        .assert()
-        .success()
-        .get_output()
-        .stdout
-        .clone();
-    serde_json::from_slice(&out).unwrap()
-}
-
 #[test]
 fn publish_then_install_by_tag_and_by_digest() {
     let Some(registry) = Registry::start() else {
@@ -143,7 +132,7 @@ fn publish_then_install_by_tag_and_by_digest() {
         .stdout(predicate::str::contains(format!(
             "Installed exec 1.0.0 ({wasm_digest})"
         )));
-    let mixins = listed(home.path());
+    let mixins = list_json(home.path());
     assert_eq!(mixins.len(), 1, "{mixins:?}");
     assert_eq!(mixins[0]["digest"], wasm_digest.as_str());
     assert_eq!(mixins[0]["source"], format!("oci://{reference}").as_str());
@@ -159,7 +148,7 @@ fn publish_then_install_by_tag_and_by_digest() {
         .args(["--digest", &wasm_digest])
         .assert()
         .success();
-    let mixins = listed(home.path());
+    let mixins = list_json(home.path());
     assert_eq!(mixins[0]["digest"], wasm_digest.as_str());
     assert_eq!(mixins[0]["source"], format!("oci://{by_digest}").as_str());
     // oci:// in front is accepted (it is how the source is recorded).

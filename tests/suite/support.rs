@@ -124,6 +124,18 @@ pub fn with_version(wasm: &Path, from: &str, to: &str) -> Vec<u8> {
     bytes
 }
 
+/// `porter mixins list -o json` of `home`.
+pub fn list_json(home: &Path) -> Vec<serde_json::Value> {
+    let out = porter(home)
+        .args(["mixins", "list", "-o", "json"])
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    serde_json::from_slice(&out).unwrap()
+}
+
 pub fn sha256_hex(bytes: &[u8]) -> String {
     use sha2::Digest;
     hex::encode(sha2::Sha256::digest(bytes))

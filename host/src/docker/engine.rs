@@ -125,18 +125,6 @@ pub(super) fn describe(error: &bollard::errors::Error) -> String {
     match error {
         Error::DockerResponseServerError { message, .. } => message.clone(),
         Error::SocketNotFoundError(path) => format!("no socket at {path}"),
-        other => {
-            let mut text = other.to_string();
-            let mut source = std::error::Error::source(other);
-            while let Some(cause) = source {
-                let line = cause.to_string();
-                if !text.contains(&line) {
-                    text.push_str(": ");
-                    text.push_str(&line);
-                }
-                source = cause.source();
-            }
-            text
-        }
+        other => crate::error_text::one_line(other),
     }
 }

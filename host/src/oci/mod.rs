@@ -377,7 +377,7 @@ impl Session {
         let reference = &self.reference;
         match &error {
             OciDistributionError::RequestError(e) => {
-                let cause = causes(e);
+                let cause = crate::error_text::one_line(e);
                 if e.is_timeout() {
                     anyhow!(
                         "{at} did not answer in time ({cause}): check that it is up and reachable, then try again"
@@ -437,7 +437,7 @@ impl Session {
             OciDistributionError::IoError(e) => {
                 anyhow!(
                     "the connection to {at} failed for {reference}: {}",
-                    causes(e)
+                    crate::error_text::one_line(e)
                 )
             }
             _ => anyhow!("{at} failed for {reference}: {error}"),
@@ -478,21 +478,6 @@ fn not_found(at: &str, reference: &str, answer: &str) -> anyhow::Error {
          check the reference, or publish the mixin there first \
          (porter mixins publish --file X.wasm --reference REGISTRY/REPOSITORY:TAG)"
     )
-}
-
-/// An error and its sources, one line.
-fn causes(error: &dyn std::error::Error) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        let line = cause.to_string();
-        if !text.contains(&line) {
-            text.push_str(": ");
-            text.push_str(&line);
-        }
-        source = cause.source();
-    }
-    text
 }
 
 #[cfg(test)]
