@@ -22,9 +22,9 @@ pub const OUTPUTS_DIR: &str = concat!(app_dir!(), "/outputs");
 pub const RUN_PATH: &str = concat!(app_dir!(), "/run");
 
 /// The entrypoint's content: porter's runtime, run on the manifest the
-/// image carries.
+/// image carries. `sh`, not bash: a base image may have nothing else.
 pub const RUN_SCRIPT: &str = concat!(
-    "#!/usr/bin/env bash\nset -euo pipefail\n\nexport PORTER_HOME=",
+    "#!/bin/sh\nset -e\n\nexport PORTER_HOME=",
     app_dir!(),
     "\nexec ",
     app_dir!(),

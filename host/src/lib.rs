@@ -28,3 +28,4 @@ pub mod manifest;
 pub mod memo;
 pub mod mixin;
 pub mod oci;
+pub mod runtime;

@@ -2,8 +2,10 @@
 //! [`crate::export_mixin!`] calls.
 
 use crate::bindings::porter::mixin::types as wit;
-use crate::input::{decode_actions, decode_config};
-use crate::{BuildInput, LintInput, LintLevel, Mixin, MixinError};
+use crate::bindings::porter::mixin::run_types as run_wit;
+use crate::command::OutputValue;
+use crate::input::{decode_actions, decode_config, decode_step};
+use crate::{BuildInput, LintInput, LintLevel, Mixin, MixinError, RunInput};
 
 pub fn info<M: Mixin>() -> wit::MixinInfo {
     let info = M::info();
@@ -65,6 +67,31 @@ pub fn lint<M: Mixin>(input: wit::LintInput) -> Result<Vec<wit::LintResult>, wit
             },
         })
         .collect())
+}
+
+pub fn run<M: Mixin>(input: run_wit::StepInput) -> Result<run_wit::StepResult, wit::MixinError> {
+    let typed = (|| {
+        Ok(RunInput {
+            action: input.action,
+            config: decode_config(&input.config)?,
+            step: decode_step(&input.step)?,
+        })
+    })()
+    .map_err(to_wit_error)?;
+    let outputs = M::run(typed).map_err(to_wit_error)?;
+    Ok(run_wit::StepResult {
+        outputs: outputs
+            .outputs
+            .into_iter()
+            .map(|(name, value)| run_wit::StepOutput {
+                name,
+                value: match value {
+                    OutputValue::Bytes(bytes) => run_wit::OutputValue::Bytes(bytes),
+                    OutputValue::File(path) => run_wit::OutputValue::File(path),
+                },
+            })
+            .collect(),
+    })
 }
 
 fn to_wit_error(error: MixinError) -> wit::MixinError {

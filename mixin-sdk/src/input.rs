@@ -88,6 +88,11 @@ pub(crate) fn decode_actions<S: DeserializeOwned>(
     }
 }
 
+/// Reads one step's body (runtime): problems point into the step.
+pub(crate) fn decode_step<S: DeserializeOwned>(json: &str) -> Result<S, MixinError> {
+    decode::<S>(json, "").map_err(|problem| MixinError::InvalidConfig(vec![problem]))
+}
+
 fn decode<T: DeserializeOwned>(json: &str, prefix: &str) -> Result<T, ConfigProblem> {
     let mut deserializer = serde_json::Deserializer::from_str(json);
     serde_path_to_error::deserialize(&mut deserializer).map_err(|error| {

@@ -105,17 +105,21 @@
 //! - Use [`log`] rather than `println!` to tell the user something. In a
 //!   native `cargo test` of your hooks, log messages go to stderr.
 
+pub mod command;
 mod error;
 mod glue;
 mod input;
 mod lint;
 pub mod log;
 mod output;
+pub mod runtime;
+pub mod steps;
 
 pub use error::{ConfigProblem, MixinError};
 pub use input::{Action, BuildInput, LintInput, NoConfig};
 pub use lint::{LintLevel, LintResult, StepLocation};
 pub use output::BuildOutput;
+pub use runtime::RunInput;
 
 /// The serde the SDK's traits use: derive with
 /// `#[serde(crate = "mixin_sdk::serde")]`.
@@ -129,7 +133,7 @@ pub use serde_json;
 pub mod bindings {
     wit_bindgen::generate!({
         path: "../wit",
-        world: "mixin",
+        world: "mixin-with-runtime",
         pub_export_macro: true,
         export_macro_name: "export_world",
         default_bindings_module: "mixin_sdk::bindings",
@@ -138,7 +142,7 @@ pub mod bindings {
 
 #[doc(hidden)]
 pub mod __private {
-    pub use crate::glue::{build, info, lint, schema};
+    pub use crate::glue::{build, info, lint, run, schema};
 }
 
 /// The version of the `porter:mixin` contract this SDK builds against: the
@@ -257,6 +261,20 @@ pub trait Mixin {
         let _ = input;
         Ok(Vec::new())
     }
+
+    /// Carries out one step while the bundle runs in its invocation image
+    /// (templates already rendered), by asking the host to run commands
+    /// ([`command::Command::run`]); returns the step's outputs. [`steps`]
+    /// is Porter's step engine (command, arguments, flags, outputs,
+    /// `ignoreError`) for mixins that wrap a command-line tool. The default
+    /// says the mixin has no runtime.
+    fn run(input: RunInput<Self::Config, Self::Step>) -> Result<command::StepOutputs, MixinError> {
+        let _ = input;
+        Err(MixinError::Unsupported(format!(
+            "the {} mixin has no runtime: it cannot run steps",
+            Self::info().name
+        )))
+    }
 }
 
 /// Exports a [`Mixin`] implementation as the component's `porter:mixin`
@@ -301,6 +319,17 @@ macro_rules! export_mixin {
                     $crate::bindings::porter::mixin::types::MixinError,
                 > {
                     $crate::__private::lint::<$mixin>(input)
+                }
+            }
+
+            impl $crate::bindings::exports::porter::mixin::runtime::Guest for PorterMixinExport {
+                fn run_step(
+                    input: $crate::bindings::porter::mixin::run_types::StepInput,
+                ) -> ::std::result::Result<
+                    $crate::bindings::porter::mixin::run_types::StepResult,
+                    $crate::bindings::porter::mixin::types::MixinError,
+                > {
+                    $crate::__private::run::<$mixin>(input)
                 }
             }
 

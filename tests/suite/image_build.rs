@@ -16,42 +16,6 @@ use std::time::{Duration, Instant};
 use crate::support::*;
 use serde_json::Value;
 
-const BASE_IMAGE: &str = "debian:stable-slim";
-
-/// The engine is there (or the tests were told to skip).
-fn engine_available() -> bool {
-    if std::env::var_os("PORTER_TEST_WITHOUT_ENGINE").is_some() {
-        eprintln!("PORTER_TEST_WITHOUT_ENGINE is set: skipping a test that needs a Docker engine");
-        return false;
-    }
-    let info = Command::new("docker")
-        .args(["info", "--format", "{{.ServerVersion}}"])
-        .output();
-    assert!(
-        info.as_ref().is_ok_and(|o| o.status.success()),
-        "no Docker engine answers (`docker info` failed: {info:?}); run `bash .ci/docker-setup`, \
-         or set PORTER_TEST_WITHOUT_ENGINE=1 to skip these tests"
-    );
-    assert!(
-        docker(&["image", "inspect", BASE_IMAGE]).is_some(),
-        "the engine has no {BASE_IMAGE}: run `bash .ci/docker-setup`"
-    );
-    true
-}
-
-/// `docker ARGS`, its stdout when it succeeds.
-fn docker(args: &[&str]) -> Option<String> {
-    let out = Command::new("docker").args(args).output().unwrap();
-    out.status
-        .success()
-        .then(|| String::from_utf8_lossy(&out.stdout).trim().to_string())
-}
-
-/// The ID of the image `reference` names, if any.
-fn image_id(reference: &str) -> Option<String> {
-    docker(&["image", "inspect", "--format", "{{.Id}}", reference])
-}
-
 /// A bundle directory and PORTER_HOME with exec and the apt test mixin, a
 /// stand-in porter runtime, and a unique bundle name; its image is removed
 /// when dropped.

@@ -16,4 +16,6 @@ mod mixin_sandbox;
 mod mixins_cli;
 mod mixins_http;
 mod oci;
+mod runtime;
+mod runtime_image;
 mod support;

@@ -295,9 +295,9 @@ fn a_mixin_that_imports_a_newer_host_function_needs_a_newer_porter() {
         .assert()
         .failure()
         .stderr(predicate::str::contains(
-            "this mixin needs a newer porter: it imports host#progress (porter:mixin@1.1.0), \
-             and this porter provides porter:mixin@1.0.0. Upgrade porter, or install a release \
-             of the mixin built for porter:mixin@1.0.0",
+            "this mixin needs a newer porter: it imports host#progress (porter:mixin@1.2.0), \
+             and this porter provides porter:mixin@1.1.0. Upgrade porter, or install a release \
+             of the mixin built for porter:mixin@1.1.0",
         ))
         .stderr(predicate::str::contains("does not give mixins").not());
     assert_eq!(

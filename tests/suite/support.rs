@@ -442,3 +442,40 @@ pub fn free_port() -> u16 {
         .unwrap()
         .port()
 }
+
+pub const BASE_IMAGE: &str = "debian:stable-slim";
+
+/// The engine is there (or the tests were told to skip).
+pub fn engine_available() -> bool {
+    if std::env::var_os("PORTER_TEST_WITHOUT_ENGINE").is_some() {
+        eprintln!("PORTER_TEST_WITHOUT_ENGINE is set: skipping a test that needs a Docker engine");
+        return false;
+    }
+    let info = std::process::Command::new("docker")
+        .args(["info", "--format", "{{.ServerVersion}}"])
+        .output();
+    assert!(
+        info.as_ref().is_ok_and(|o| o.status.success()),
+        "no Docker engine answers (`docker info` failed: {info:?}); run `bash .ci/docker-setup`, \
+         or set PORTER_TEST_WITHOUT_ENGINE=1 to skip these tests"
+    );
+    assert!(
+        docker(&["image", "inspect", BASE_IMAGE]).is_some(),
+        "the engine has no {BASE_IMAGE}: run `bash .ci/docker-setup`"
+    );
+    true
+}
+
+/// `docker ARGS`, its stdout when it succeeds.
+pub fn docker(args: &[&str]) -> Option<String> {
+    let out = std::process::Command::new("docker").args(args).output().unwrap();
+    out.status
+        .success()
+        .then(|| String::from_utf8_lossy(&out.stdout).trim().to_string())
+}
+
+/// The ID of the image `reference` names, if any.
+pub fn image_id(reference: &str) -> Option<String> {
+    docker(&["image", "inspect", "--format", "{{.Id}}", reference])
+}
+

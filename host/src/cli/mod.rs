@@ -4,6 +4,7 @@
 mod build;
 mod lint;
 mod mixins;
+mod run;
 mod schema;
 mod shared;
 
@@ -44,6 +45,9 @@ pub enum Command {
     /// Install, list and remove mixins
     #[command(subcommand, visible_alias = "mixin")]
     Mixins(mixins::MixinsCommand),
+    /// Run an action of the bundle: the runtime inside the invocation image
+    #[command(hide = true)]
+    Run(run::RunCommand),
 }
 
 /// Runs the command line; errors are printed with their causes and what to
@@ -58,6 +62,7 @@ pub fn main() -> ExitCode {
         Command::Lint(command) => lint::run(command),
         Command::Mixins(command) => mixins::run(command),
         Command::Schema => schema::run(),
+        Command::Run(command) => run::run(command),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -140,6 +140,10 @@ fn schema_findings(
             if problem.unusable_schema {
                 return Diagnostic::warning(&loaded.source, at, problem.message);
             }
+            if problem.unknown_field {
+                return Diagnostic::warning(&loaded.source, at, problem.message)
+                    .hint("the mixin's schema (porter schema) lists the fields it accepts");
+            }
             Diagnostic::error(&loaded.source, at, problem.message)
                 .hint("the mixin's schema (porter schema) lists the fields it accepts")
         })

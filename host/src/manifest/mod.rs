@@ -145,7 +145,8 @@ pub fn load_str_with(
             next_step: None,
         });
     };
-    let templates = template::scan(&document);
+    let delimiters = template::Delimiters::for_schema_version(&manifest.schema_version);
+    let templates = template::scan(&document, delimiters);
     manifest.template_variables = templates.iter().map(|t| t.variable.clone()).collect();
     let mut check = || validate::validate(&source, &manifest, &templates, &document);
     let mut checked = checks(&source.text, &mut check);

@@ -101,6 +101,11 @@ pub struct SchemaProblem {
     pub message: String,
     /// The schema itself cannot be used (a warning: nothing was checked).
     pub unusable_schema: bool,
+    /// A field the schema does not list (a warning: Porter's mixins ignore
+    /// such fields, and bundles Porter builds use them, e.g. `sensitive`
+    /// on an exec output). `at` points at the field itself.
+    #[serde(default)]
+    pub unknown_field: bool,
 }
 
 /// Checks a mixin's config (unless `Null`) and each of its steps, per
@@ -188,6 +193,7 @@ impl MixinSchema {
             at,
             message,
             unusable_schema,
+            unknown_field: false,
         };
         let validator = match validator {
             Ok(v) => v,
@@ -199,19 +205,90 @@ impl MixinSchema {
                 )];
             }
         };
-        validator
-            .iter_errors(instance)
-            .map(|error| {
-                let at = error.instance_path().to_string();
+        let mut problems = Vec::new();
+        for error in validator.iter_errors(instance) {
+            let at = error.instance_path().to_string();
+            if let jsonschema::error::ValidationErrorKind::AdditionalProperties { unexpected } =
+                error.kind()
+            {
+                let known = self.known_fields(definition, instance, &at);
+                for field in unexpected {
+                    let closest = closest(field, &known)
+                        .map(|c| format!("; the closest field it knows is `{c}`"))
+                        .unwrap_or_default();
+                    problems.push(SchemaProblem {
+                        place: place.clone(),
+                        at: format!("{at}/{}", super::source::escape(field)),
+                        message: format!(
+                            "unknown field `{field}` in this {what}: the mixin's schema does not \
+                             list it, and it is ignored{closest}"
+                        ),
+                        unusable_schema: false,
+                        unknown_field: true,
+                    });
+                }
+                continue;
+            }
+            problems.push({
                 let field = if at.is_empty() {
                     String::new()
                 } else {
                     format!(" at {at}")
                 };
                 problem(at, format!("invalid {what}{field}: {error}"), false)
-            })
-            .collect()
+            });
+        }
+        problems
     }
+
+    /// The fields the schema lists for the object at `at` (an instance
+    /// pointer) when checked against `definition`: its `properties`,
+    /// following local `$ref`s, `properties` and `items` down the path.
+    fn known_fields(&self, definition: &str, instance: &Value, at: &str) -> Vec<String> {
+        let mut schema = self.resolve(self.definitions.get(definition));
+        let mut value = instance;
+        for segment in at.split('/').skip(1) {
+            let segment = segment.replace("~1", "/").replace("~0", "~");
+            let Some(current) = schema else { return Vec::new() };
+            (schema, value) = match value {
+                Value::Array(items) => (
+                    self.resolve(current.get("items")),
+                    segment.parse::<usize>().ok().and_then(|i| items.get(i)).unwrap_or(&Value::Null),
+                ),
+                _ => (
+                    self.resolve(current.get("properties").and_then(|p| p.get(&segment))),
+                    value.get(&segment).unwrap_or(&Value::Null),
+                ),
+            };
+        }
+        schema
+            .and_then(|s| s.get("properties"))
+            .and_then(Value::as_object)
+            .map(|p| p.keys().cloned().collect())
+            .unwrap_or_default()
+    }
+
+    /// Follows `#/definitions/x` references.
+    fn resolve<'a>(&'a self, mut schema: Option<&'a Value>) -> Option<&'a Value> {
+        for _ in 0..16 {
+            let reference = schema?.get("$ref").and_then(Value::as_str);
+            match reference.and_then(|r| r.strip_prefix("#/definitions/")) {
+                Some(name) => schema = self.definitions.get(name),
+                None => return schema,
+            }
+        }
+        schema
+    }
+}
+
+/// The known field most like `field`, when one is alike enough.
+fn closest<'a>(field: &str, known: &'a [String]) -> Option<&'a str> {
+    known
+        .iter()
+        .map(|k| (strsim::jaro_winkler(field, k), k.as_str()))
+        .filter(|(score, _)| *score >= 0.6)
+        .max_by(|a, b| a.0.total_cmp(&b.0))
+        .map(|(_, k)| k)
 }
 
 #[cfg(test)]

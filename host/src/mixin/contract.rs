@@ -16,7 +16,22 @@ pub(crate) mod v1 {
     });
 }
 
+/// The runtime (porter:mixin@1.1.0): the `commands` import every mixin is
+/// linked against, and the `runtime` export a 1.1 mixin has. Shares the
+/// 1.0 interfaces with [`v1`], so one host implementation serves both.
+pub(crate) mod v1_1 {
+    wasmtime::component::bindgen!({
+        path: "../wit",
+        world: "mixin-with-runtime",
+        with: {
+            "porter:mixin/types": super::v1::porter::mixin::types,
+            "porter:mixin/host": super::v1::porter::mixin::host,
+        },
+    });
+}
+
 use v1::porter::mixin::types as wit;
+use v1_1::porter::mixin::run_types as run_wit;
 
 /// The contract this host provides to mixins (its `host` imports): the
 /// `package` line of wit/mixin.wit, read by build.rs.
@@ -226,6 +241,120 @@ impl LintRequest {
     }
 }
 
+/// A command a mixin asks the host to run (runtime only).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CommandRequest {
+    pub program: String,
+    pub args: Vec<String>,
+    pub env: Vec<(String, String)>,
+    pub dir: Option<String>,
+    pub show_output: bool,
+    pub stdin: Option<Vec<u8>>,
+}
+
+/// How a command ended.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct CommandOutput {
+    pub exit_code: Option<i32>,
+    pub stdout: Vec<u8>,
+    pub stderr: Vec<u8>,
+}
+
+/// Why the host did not run a command or write a file.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum CommandRefusal {
+    #[error("{0}")]
+    NotAllowed(String),
+    #[error("{0}")]
+    Failed(String),
+    #[error("{0}")]
+    TimedOut(String),
+}
+
+/// Input of the runtime hook: one step of one action.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StepRequest {
+    pub action: String,
+    pub config: serde_json::Value,
+    /// The step's body, templates rendered.
+    pub step: serde_json::Value,
+}
+
+/// One output of a step.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StepOutputValue {
+    Bytes(Vec<u8>),
+    /// A file the host is to read (a path the step names).
+    File(String),
+}
+
+/// What a step produced.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct StepResponse {
+    pub outputs: Vec<(String, StepOutputValue)>,
+}
+
+impl StepRequest {
+    pub(crate) fn to_wit(&self) -> run_wit::StepInput {
+        run_wit::StepInput {
+            action: self.action.clone(),
+            config: self.config.to_string(),
+            step: self.step.to_string(),
+        }
+    }
+}
+
+impl From<run_wit::StepResult> for StepResponse {
+    fn from(r: run_wit::StepResult) -> Self {
+        StepResponse {
+            outputs: r
+                .outputs
+                .into_iter()
+                .map(|o| {
+                    let value = match o.value {
+                        run_wit::OutputValue::Bytes(b) => StepOutputValue::Bytes(b),
+                        run_wit::OutputValue::File(p) => StepOutputValue::File(p),
+                    };
+                    (o.name, value)
+                })
+                .collect(),
+        }
+    }
+}
+
+impl From<run_wit::Command> for CommandRequest {
+    fn from(c: run_wit::Command) -> Self {
+        CommandRequest {
+            program: c.program,
+            args: c.args,
+            env: c.env,
+            dir: c.dir,
+            show_output: c.show_output,
+            stdin: c.stdin,
+        }
+    }
+}
+
+impl From<CommandOutput> for run_wit::CommandOutput {
+    fn from(o: CommandOutput) -> Self {
+        run_wit::CommandOutput {
+            exit_code: o.exit_code,
+            stdout: o.stdout,
+            stderr: o.stderr,
+        }
+    }
+}
+
+impl From<CommandRefusal> for run_wit::CommandError {
+    fn from(e: CommandRefusal) -> Self {
+        match e {
+            CommandRefusal::NotAllowed(m) => run_wit::CommandError::NotAllowed(m),
+            CommandRefusal::Failed(m) => run_wit::CommandError::Failed(m),
+            CommandRefusal::TimedOut(m) => run_wit::CommandError::TimedOut(m),
+        }
+    }
+}
+
 /// Reads which version of the contract a component implements from its
 /// export names (`porter:mixin/build@1.0.0`), and checks that this host can
 /// load it. Errors say what the component exports instead.
@@ -377,17 +506,17 @@ mod tests {
     #[test]
     fn a_missing_import_from_a_newer_minor_needs_a_newer_porter() {
         let newer = NeedsNewerPorter::from_link_error([
-            "component imports instance `porter:mixin/host@1.1.0`, but a matching implementation was not found in the linker",
+            "component imports instance `porter:mixin/host@1.2.0`, but a matching implementation was not found in the linker",
             "instance export `progress` has the wrong type",
             "function implementation is missing",
         ])
         .unwrap();
         assert_eq!(newer.import, "host#progress");
-        assert_eq!(newer.version, semver::Version::new(1, 1, 0));
+        assert_eq!(newer.version, semver::Version::new(1, 2, 0));
         assert!(
             newer.to_string().starts_with(
-                "this mixin needs a newer porter: it imports host#progress (porter:mixin@1.1.0), \
-                 and this porter provides porter:mixin@1.0.0. Upgrade porter"
+                "this mixin needs a newer porter: it imports host#progress (porter:mixin@1.2.0), \
+                 and this porter provides porter:mixin@1.1.0. Upgrade porter"
             ),
             "{newer}"
         );

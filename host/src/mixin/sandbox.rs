@@ -11,18 +11,20 @@
 
 use std::fmt;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
 
-use wasmtime::component::{Component, HasSelf, Linker, ResourceTable};
-use wasmtime::{Config, Engine, Store, Trap};
+use wasmtime::component::{Component, HasSelf, Instance, Linker, ResourceTable};
+use wasmtime::{Config, Engine, Store, Trap, UpdateDeadline};
 use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
 use wasmtime_wasi::{I32Exit, WasiCtx, WasiCtxView, WasiView};
 
 use super::contract::v1::{self, porter::mixin::types::LogLevel};
+use super::contract::v1_1::{self, porter::mixin::run_types as run_wit};
 use super::contract::{
-    BuildRequest, BuildResponse, LintFinding, LintRequest, MixinInfo, NeedsNewerPorter, Refusal,
+    BuildRequest, BuildResponse, CommandOutput, CommandRefusal, CommandRequest, LintFinding,
+    LintRequest, MixinInfo, NeedsNewerPorter, Refusal, StepRequest, StepResponse,
 };
 use super::determinism::{self, VirtualTime};
 
@@ -37,6 +39,10 @@ pub struct Limits {
     pub hook_timeout: Duration,
     /// Wall time of `metadata` calls (`info`, `schema`), which must be cheap.
     pub metadata_timeout: Duration,
+    /// The mixin's own time in one runtime step: the time it waits for the
+    /// commands it asked the host to run does not count (they have their
+    /// own timeout, the host's).
+    pub run_timeout: Duration,
     /// Bytes a hook may return (Dockerfile lines, lint results, schema).
     pub output_bytes: usize,
     /// Bytes of stderr kept (panic messages go there); writing past it traps.
@@ -51,6 +57,7 @@ impl Default for Limits {
             memory_bytes: 64 << 20,
             hook_timeout: Duration::from_secs(10),
             metadata_timeout: Duration::from_secs(2),
+            run_timeout: Duration::from_secs(60),
             output_bytes: 4 << 20,
             stderr_bytes: 256 << 10,
             log_messages: 200,
@@ -113,7 +120,11 @@ impl Sandbox {
         // reach outside (files, sockets, env) finds nothing granted.
         wasmtime_wasi::p2::add_to_linker_sync(&mut linker)?;
         determinism::add_virtual_sleep(&mut linker)?;
-        v1::Mixin::add_to_linker::<_, HasSelf<HookState>>(&mut linker, |state| state)?;
+        // The 1.1 world's imports are the 1.0 ones plus `commands`, which
+        // refuses every call unless a runtime step granted it.
+        v1_1::MixinWithRuntime::add_to_linker::<_, HasSelf<HookState>>(&mut linker, |state| {
+            state
+        })?;
 
         spawn_epoch_ticker(&engine);
         Ok(Sandbox {
@@ -149,8 +160,12 @@ impl Sandbox {
             }
         })?;
         let pre = v1::MixinPre::new(pre)?;
+        // Present only in mixins built against 1.1 or later.
+        let runtime = v1_1::exports::porter::mixin::runtime::GuestIndices::new(pre.instance_pre()).ok();
         Ok(PreparedMixin {
+            indices: v1::MixinIndices::new(pre.instance_pre())?,
             pre,
+            runtime,
             label,
             engine: self.engine.clone(),
             limits: self.limits.clone(),
@@ -194,6 +209,8 @@ impl fmt::Display for MixinLabel {
 /// A mixin ready to have its hooks called, each call in a fresh instance.
 pub struct PreparedMixin {
     pre: v1::MixinPre<HookState>,
+    indices: v1::MixinIndices,
+    runtime: Option<v1_1::exports::porter::mixin::runtime::GuestIndices>,
     label: MixinLabel,
     engine: Engine,
     limits: Limits,
@@ -303,9 +320,74 @@ impl PreparedMixin {
         f: impl FnOnce(&v1::Mixin, &mut Store<HookState>) -> wasmtime::Result<Result<T, E>>,
         size: impl FnOnce(&T) -> usize,
     ) -> Result<Answer<T>, HookError> {
+        self.call_instance(
+            hook,
+            None,
+            |instance, store| {
+                let mixin = self.indices.load(&mut *store, instance)?;
+                f(&mixin, store)
+            },
+            size,
+        )
+    }
+
+    /// Carries out one step of an action while the bundle runs: the only
+    /// call in which the mixin may ask `commands` to run something.
+    pub fn run_step(
+        &self,
+        request: &StepRequest,
+        commands: Box<dyn HostCommands>,
+    ) -> Result<Answer<StepResponse>, HookError> {
+        let Some(runtime) = &self.runtime else {
+            return Err(HookError {
+                mixin: self.label.clone(),
+                hook: Hook::Run,
+                kind: HookErrorKind::NoRuntime,
+                stderr: String::new(),
+            });
+        };
+        let input = request.to_wit();
+        let Answer { value, logs } = self.call_instance(
+            Hook::Run,
+            Some(commands),
+            |instance, store| {
+                runtime
+                    .load(&mut *store, instance)?
+                    .call_run_step(store, &input)
+            },
+            |result: &run_wit::StepResult| {
+                result
+                    .outputs
+                    .iter()
+                    .map(|o| {
+                        o.name.len()
+                            + match &o.value {
+                                run_wit::OutputValue::Bytes(b) => b.len(),
+                                run_wit::OutputValue::File(p) => p.len(),
+                            }
+                    })
+                    .sum()
+            },
+        )?;
+        Ok(Answer {
+            value: value.into(),
+            logs,
+        })
+    }
+
+    /// One call in a fresh store and instance; `commands` is what the
+    /// mixin's `commands` import reaches (nothing outside a runtime step).
+    fn call_instance<T, E: Into<Refusal>>(
+        &self,
+        hook: Hook,
+        commands: Option<Box<dyn HostCommands>>,
+        f: impl FnOnce(&Instance, &mut Store<HookState>) -> wasmtime::Result<Result<T, E>>,
+        size: impl FnOnce(&T) -> usize,
+    ) -> Result<Answer<T>, HookError> {
         let timeout = match hook {
             Hook::Info | Hook::Schema => self.limits.metadata_timeout,
             Hook::Build | Hook::Lint => self.limits.hook_timeout,
+            Hook::Run => self.limits.run_timeout,
         };
         let stderr = MemoryOutputPipe::new(self.limits.stderr_bytes);
         let time = VirtualTime::default();
@@ -316,6 +398,8 @@ impl PreparedMixin {
             time,
             table: ResourceTable::new(),
             memory: MemoryCap::new(self.limits.memory_bytes),
+            commands,
+            waited: Duration::ZERO,
             log: LogRelay {
                 label: self.label.clone(),
                 sink: self.log.clone(),
@@ -327,12 +411,22 @@ impl PreparedMixin {
         let mut store = Store::new(&self.engine, state);
         store.limiter(|state| &mut state.memory);
         store.set_epoch_deadline(ticks(timeout));
-        store.epoch_deadline_trap();
+        // The deadline counts the mixin's own time: what it waited for the
+        // host's commands is given back.
+        let started = Instant::now();
+        store.epoch_deadline_callback(move |store| {
+            let used = started.elapsed().saturating_sub(store.data().waited);
+            match timeout.checked_sub(used) {
+                Some(left) if !left.is_zero() => Ok(UpdateDeadline::Continue(ticks(left))),
+                _ => Err(Trap::Interrupt.into()),
+            }
+        });
 
         let outcome = self
             .pre
+            .instance_pre()
             .instantiate(&mut store)
-            .and_then(|mixin| f(&mixin, &mut store));
+            .and_then(|instance| f(&instance, &mut store));
         let logs = store.data_mut().log.finish();
         let stderr = String::from_utf8_lossy(&stderr.contents()).into_owned();
         let fail = |kind| HookError {
@@ -453,6 +547,7 @@ pub enum Hook {
     Schema,
     Build,
     Lint,
+    Run,
 }
 
 impl fmt::Display for Hook {
@@ -462,6 +557,7 @@ impl fmt::Display for Hook {
             Hook::Schema => "metadata.schema",
             Hook::Build => "build",
             Hook::Lint => "lint",
+            Hook::Run => "runtime",
         })
     }
 }
@@ -496,6 +592,8 @@ pub enum HookErrorKind {
     Crashed {
         reason: String,
     },
+    /// Asked to run a step, a mixin built before the runtime existed.
+    NoRuntime,
 }
 
 impl fmt::Display for HookError {
@@ -524,6 +622,12 @@ impl fmt::Display for HookError {
             HookErrorKind::Crashed { reason } => {
                 write!(f, "mixin {mixin} ({hook}) crashed: {reason}")?
             }
+            HookErrorKind::NoRuntime => write!(
+                f,
+                "mixin {mixin} has no runtime: it implements porter:mixin@1.0, from before \
+                 mixins could run steps (1.1). It still builds bundles; to run this step, \
+                 install a release of the mixin built for porter:mixin@1.1 or later"
+            )?,
         }
         let stderr = self.stderr.trim_end();
         if !stderr.is_empty() {
@@ -549,7 +653,22 @@ pub(crate) struct HookState {
     table: ResourceTable,
     memory: MemoryCap,
     log: LogRelay,
+    /// What `commands` reaches: `None` except in a runtime step.
+    commands: Option<Box<dyn HostCommands>>,
+    /// Time spent in the host's commands, not counted against the deadline.
+    waited: Duration,
 }
+
+/// The host's side of the `commands` import while a step runs: porter's
+/// runtime implements it with real processes (runtime/process.rs).
+pub trait HostCommands {
+    fn run(&mut self, command: CommandRequest) -> Result<CommandOutput, CommandRefusal>;
+    fn write_file(&mut self, path: &str, contents: &[u8]) -> Result<(), CommandRefusal>;
+}
+
+/// Why `commands` refuses outside a runtime step.
+const NOT_AT_BUILD_TIME: &str = "mixins may run commands and write files only while the bundle runs \
+     (porter's runtime in the invocation image), never while it is built or linted";
 
 impl determinism::HasVirtualTime for HookState {
     fn time_and_table(&mut self) -> (&VirtualTime, &mut ResourceTable) {
@@ -680,6 +799,33 @@ impl LogRelay {
 }
 
 impl v1::porter::mixin::types::Host for HookState {}
+
+impl v1_1::porter::mixin::run_types::Host for HookState {}
+
+impl v1_1::porter::mixin::commands::Host for HookState {
+    fn run(
+        &mut self,
+        command: run_wit::Command,
+    ) -> Result<run_wit::CommandOutput, run_wit::CommandError> {
+        let Some(commands) = self.commands.as_mut() else {
+            return Err(CommandRefusal::NotAllowed(NOT_AT_BUILD_TIME.into()).into());
+        };
+        let started = Instant::now();
+        let result = commands.run(command.into());
+        self.waited += started.elapsed();
+        result.map(Into::into).map_err(Into::into)
+    }
+
+    fn write_file(&mut self, path: String, contents: Vec<u8>) -> Result<(), run_wit::CommandError> {
+        let Some(commands) = self.commands.as_mut() else {
+            return Err(CommandRefusal::NotAllowed(NOT_AT_BUILD_TIME.into()).into());
+        };
+        let started = Instant::now();
+        let result = commands.write_file(&path, &contents);
+        self.waited += started.elapsed();
+        result.map_err(Into::into)
+    }
+}
 
 impl v1::porter::mixin::host::Host for HookState {
     fn log(&mut self, level: LogLevel, mut message: String) {

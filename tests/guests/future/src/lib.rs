@@ -1,7 +1,7 @@
-//! A mixin built against porter:mixin@1.1.0, a future minor of the
+//! A mixin built against porter:mixin@1.2.0, a future minor of the
 //! contract whose `host` interface gains `progress` (wit/ beside this
 //! crate). Its build hook calls it, so the component imports it, and a
-//! porter that provides 1.0.0 must refuse it at install as needing a newer
+//! porter that provides 1.1.0 must refuse it at install as needing a newer
 //! porter (wit/VERSIONING.md, rule 2).
 
 wit_bindgen::generate!({
@@ -20,7 +20,7 @@ impl metadata::Guest for Future {
         MixinInfo {
             name: "future".into(),
             version: env!("CARGO_PKG_VERSION").into(),
-            description: "Needs a host function from porter:mixin@1.1.0".into(),
+            description: "Needs a host function from porter:mixin@1.2.0".into(),
             author: "porter-rs tests".into(),
             homepage: None,
             license: None,
@@ -36,7 +36,7 @@ impl build::Guest for Future {
     fn build(input: BuildInput) -> Result<BuildOutput, MixinError> {
         host::progress(0, input.actions.len() as u32);
         Ok(BuildOutput {
-            dockerfile_lines: vec!["# built with porter:mixin@1.1.0".into()],
+            dockerfile_lines: vec!["# built with porter:mixin@1.2.0".into()],
             warnings: vec![],
         })
     }

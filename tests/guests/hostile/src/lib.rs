@@ -3,8 +3,9 @@
 //! The build hook reads `{"attack": "<name>", ...}` from its config and does
 //! that attack; with no attack it behaves (one Dockerfile line).
 
+use mixin_sdk::command::{Command, OutputValue, StepOutputs};
 use mixin_sdk::serde_json::Value;
-use mixin_sdk::{BuildInput, BuildOutput, Mixin, MixinError, MixinInfo};
+use mixin_sdk::{BuildInput, BuildOutput, Mixin, MixinError, MixinInfo, RunInput};
 
 struct Hostile;
 
@@ -139,9 +140,79 @@ impl Mixin for Hostile {
                 out.line(format!("# random hash: {hashed}"));
                 out.line(format!("# hash set order: {order:?}"));
             }
+            "command" => {
+                // Running anything at build time is refused by the host.
+                let run = mixin_sdk::command::Command::new("sh")
+                    .args(["-c", "echo ran > /tmp/hostile-ran"])
+                    .run();
+                match run {
+                    Ok(_) => out.line("# ran a command at build time"),
+                    Err(e) => return Err(MixinError::failed(format!("cannot run sh: {e}"))),
+                };
+            }
             other => return Err(MixinError::unsupported(format!("unknown attack {other}"))),
         }
         Ok(out)
+    }
+
+    /// At runtime the attack is named in the step: `hostile: {attack: ...}`.
+    fn run(input: RunInput<Value, Value>) -> Result<StepOutputs, MixinError> {
+        let attack = input
+            .step
+            .get("attack")
+            .and_then(Value::as_str)
+            .unwrap_or("none");
+        let mut outputs = StepOutputs::default();
+        match attack {
+            "none" => {
+                let out = Command::new("sh")
+                    .args(["-c", "echo hostile behaved"])
+                    .run()
+                    .map_err(|e| MixinError::failed(e.to_string()))?;
+                outputs.outputs.push(("said".into(), OutputValue::Bytes(out.stdout)));
+            }
+            "loop" => {
+                let mut n: u64 = 0;
+                loop {
+                    n = std::hint::black_box(n.wrapping_add(1));
+                }
+            }
+            "memory" => {
+                let mut hoard: Vec<Vec<u8>> = Vec::new();
+                loop {
+                    hoard.push(vec![0xAB; 1 << 20]);
+                    std::hint::black_box(&hoard);
+                }
+            }
+            "huge-output" => {
+                outputs
+                    .outputs
+                    .push(("huge".into(), OutputValue::Bytes(vec![b'x'; 64 << 20])));
+            }
+            "read-file" => {
+                // A file the step does not name.
+                outputs
+                    .outputs
+                    .push(("stolen".into(), OutputValue::File("/etc/passwd".into())));
+            }
+            "write-outside" => {
+                mixin_sdk::runtime::write_file("../../etc/hostile", b"x")
+                    .map_err(|e| MixinError::failed(e.to_string()))?;
+            }
+            "slow-command" => {
+                // Waiting for a command is not the mixin's own time.
+                let out = Command::new("sleep")
+                    .arg("2")
+                    .run()
+                    .map_err(|e| MixinError::failed(e.to_string()))?;
+                outputs.outputs.push((
+                    "slept".into(),
+                    OutputValue::Bytes(format!("{:?}", out.exit_code).into_bytes()),
+                ));
+            }
+            other => return Err(MixinError::unsupported(format!("unknown attack {other}"))),
+        }
+        Ok(outputs)
     }
 }
 

@@ -1,0 +1,290 @@
+//! The values a run starts from, read as the CNAB runtime injected them:
+//! each parameter and credential from the env variable or file its
+//! bundle.json `destination` names, file parameters base64-decoded (and
+//! written back decoded, as Porter's runtime does), defaults from the
+//! parameter's definition, and which values are sensitive.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use base64::Engine as _;
+use serde_json::{Map, Value};
+
+/// Where a run reads its environment and files. A trait so the pure part
+/// of the runtime is tested without a container.
+pub trait Environment {
+    fn var(&self, name: &str) -> Option<String>;
+    fn read(&self, path: &str) -> Option<Vec<u8>>;
+    fn write(&self, path: &str, bytes: &[u8]) -> std::io::Result<()>;
+}
+
+/// The real one: the process's environment and the container's files.
+pub struct ProcessEnvironment;
+
+impl Environment for ProcessEnvironment {
+    fn var(&self, name: &str) -> Option<String> {
+        std::env::var(name).ok()
+    }
+    fn read(&self, path: &str) -> Option<Vec<u8>> {
+        std::fs::read(Path::new(path)).ok()
+    }
+    fn write(&self, path: &str, bytes: &[u8]) -> std::io::Result<()> {
+        std::fs::write(path, bytes)
+    }
+}
+
+/// The resolved inputs of one action.
+#[derive(Debug, Default, Clone)]
+pub struct Inputs {
+    /// Parameters that apply to the action (Porter's `bundle.parameters`),
+    /// including porter's own (`porter-debug`, wiring parameters).
+    pub parameters: BTreeMap<String, Value>,
+    pub credentials: BTreeMap<String, String>,
+    /// Every value that must never be printed.
+    pub sensitive: Vec<String>,
+}
+
+/// A required value that is not there: the run stops before any step.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Missing {
+    pub kind: &'static str,
+    pub name: String,
+    pub where_: String,
+}
+
+impl std::fmt::Display for Missing {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "required {} {} has no value (set {})",
+            self.kind, self.name, self.where_
+        )
+    }
+}
+
+pub fn resolve(
+    bundle: &Value,
+    action: &str,
+    env: &dyn Environment,
+) -> Result<Inputs, Vec<Missing>> {
+    let mut inputs = Inputs::default();
+    let mut missing = Vec::new();
+    let empty = Map::new();
+    let definitions = bundle["definitions"].as_object().unwrap_or(&empty);
+
+    for (name, param) in bundle["parameters"].as_object().unwrap_or(&empty) {
+        if !applies(param, action) {
+            continue;
+        }
+        let definition = param["definition"]
+            .as_str()
+            .and_then(|d| definitions.get(d))
+            .cloned()
+            .unwrap_or(Value::Null);
+        let is_file = definition["contentEncoding"] == "base64";
+        let destination = &param["destination"];
+        let raw = read_destination(destination, env);
+        let value = match raw {
+            Some(text) if is_file => {
+                let decoded = decode_file(&text);
+                if let Some(path) = destination["path"].as_str() {
+                    // Scripts read the file itself: give them its bytes.
+                    let _ = env.write(path, &decoded);
+                }
+                Some(Value::String(String::from_utf8_lossy(&decoded).into_owned()))
+            }
+            Some(text) => Some(typed(&text, &definition)),
+            None => definition.get("default").cloned(),
+        };
+        match value {
+            Some(value) => {
+                if definition["writeOnly"] == true {
+                    inputs.sensitive.push(text_of(&value));
+                }
+                inputs.parameters.insert(name.clone(), value);
+            }
+            None if param["required"] == true => missing.push(Missing {
+                kind: "parameter",
+                name: name.clone(),
+                where_: describe(destination),
+            }),
+            None => {}
+        }
+    }
+
+    for (name, cred) in bundle["credentials"].as_object().unwrap_or(&empty) {
+        if !applies(cred, action) {
+            continue;
+        }
+        match read_destination(cred, env) {
+            Some(value) => {
+                inputs.sensitive.push(value.clone());
+                inputs.credentials.insert(name.clone(), value);
+            }
+            None if cred["required"] == true => missing.push(Missing {
+                kind: "credential",
+                name: name.clone(),
+                where_: describe(cred),
+            }),
+            None => {}
+        }
+    }
+    if missing.is_empty() {
+        Ok(inputs)
+    } else {
+        Err(missing)
+    }
+}
+
+/// Whether a parameter, credential or output applies to `action` (no
+/// `applyTo`: every action).
+pub fn applies(item: &Value, action: &str) -> bool {
+    match item["applyTo"].as_array() {
+        Some(actions) if !actions.is_empty() => actions.iter().any(|a| a == action),
+        _ => true,
+    }
+}
+
+/// The value at a destination: its env variable first, then its file. An
+/// env variable that is set, even empty, is a value; cnab-go writes `null`
+/// for a null value, which is no value.
+fn read_destination(destination: &Value, env: &dyn Environment) -> Option<String> {
+    let from_env = destination["env"]
+        .as_str()
+        .filter(|e| !e.is_empty())
+        .and_then(|e| env.var(e));
+    let value = from_env.or_else(|| {
+        destination["path"]
+            .as_str()
+            .filter(|p| !p.is_empty())
+            .and_then(|p| env.read(p))
+            .map(|bytes| String::from_utf8_lossy(&bytes).into_owned())
+    })?;
+    (value != "null").then_some(value)
+}
+
+fn describe(destination: &Value) -> String {
+    let env = destination["env"].as_str().filter(|e| !e.is_empty());
+    let path = destination["path"].as_str().filter(|p| !p.is_empty());
+    match (env, path) {
+        (Some(env), Some(path)) => format!("the env variable {env} or the file {path}"),
+        (Some(env), None) => format!("the env variable {env}"),
+        (None, Some(path)) => format!("the file {path}"),
+        (None, None) => "it where the bundle's runtime injects it".into(),
+    }
+}
+
+/// A file parameter's content is base64; a value that is not (a file
+/// mounted by hand) is taken as it is.
+fn decode_file(text: &str) -> Vec<u8> {
+    let compact: String = text.split_whitespace().collect();
+    base64::engine::general_purpose::STANDARD
+        .decode(compact.as_bytes())
+        .unwrap_or_else(|_| text.as_bytes().to_vec())
+}
+
+/// An injected value (always text) as its definition's type says.
+fn typed(text: &str, definition: &Value) -> Value {
+    let parsed = match definition["type"].as_str() {
+        Some("boolean") => text.trim().parse::<bool>().ok().map(Value::Bool),
+        Some("integer") => text.trim().parse::<i64>().ok().map(Value::from),
+        Some("number") => serde_json::from_str::<serde_json::Number>(text.trim())
+            .ok()
+            .map(Value::Number),
+        Some("object") | Some("array") => serde_json::from_str(text).ok(),
+        _ => None,
+    };
+    parsed.unwrap_or_else(|| Value::String(text.to_string()))
+}
+
+/// A value as templates render it: strings as they are, the rest as JSON.
+pub fn text_of(value: &Value) -> String {
+    match value {
+        Value::String(s) => s.clone(),
+        Value::Null => String::new(),
+        other => other.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::cell::RefCell;
+
+    #[derive(Default)]
+    struct Fake {
+        vars: BTreeMap<String, String>,
+        files: RefCell<BTreeMap<String, Vec<u8>>>,
+    }
+
+    impl Environment for Fake {
+        fn var(&self, name: &str) -> Option<String> {
+            self.vars.get(name).cloned()
+        }
+        fn read(&self, path: &str) -> Option<Vec<u8>> {
+            self.files.borrow().get(path).cloned()
+        }
+        fn write(&self, path: &str, bytes: &[u8]) -> std::io::Result<()> {
+            self.files.borrow_mut().insert(path.into(), bytes.to_vec());
+            Ok(())
+        }
+    }
+
+    fn bundle() -> Value {
+        serde_json::json!({
+            "definitions": {
+                "greeting-parameter": {"type": "string", "default": "Hello"},
+                "count-parameter": {"type": "integer"},
+                "secret-parameter": {"type": "string", "writeOnly": true},
+                "cfg-parameter": {"type": "string", "contentEncoding": "base64"},
+            },
+            "parameters": {
+                "greeting": {"definition": "greeting-parameter", "destination": {"env": "GREETING"}},
+                "count": {"definition": "count-parameter", "destination": {"env": "COUNT"}, "required": true},
+                "secret": {"definition": "secret-parameter", "destination": {"env": "SECRET"}, "applyTo": ["install"]},
+                "cfg": {"definition": "cfg-parameter", "destination": {"path": "/cnab/app/cfg"}},
+            },
+            "credentials": {
+                "token": {"env": "TOKEN", "required": true},
+                "kube": {"path": "/root/.kube/config", "applyTo": ["upgrade"]},
+            }
+        })
+    }
+
+    #[test]
+    fn reads_values_where_the_bundle_puts_them() {
+        let mut env = Fake::default();
+        env.vars.insert("COUNT".into(), "3".into());
+        env.vars.insert("SECRET".into(), "s3cret".into());
+        env.vars.insert("TOKEN".into(), "tok".into());
+        env.files
+            .borrow_mut()
+            .insert("/cnab/app/cfg".into(), b"aGVsbG8gZmlsZQ==".to_vec());
+        let inputs = resolve(&bundle(), "install", &env).unwrap();
+        assert_eq!(inputs.parameters["greeting"], "Hello");
+        assert_eq!(inputs.parameters["count"], 3);
+        assert_eq!(inputs.parameters["secret"], "s3cret");
+        assert_eq!(inputs.parameters["cfg"], "hello file");
+        assert_eq!(env.files.borrow()["/cnab/app/cfg"], b"hello file");
+        assert_eq!(inputs.credentials["token"], "tok");
+        assert!(!inputs.credentials.contains_key("kube"));
+        assert_eq!(inputs.sensitive, ["s3cret", "tok"]);
+
+        let upgrade = resolve(&bundle(), "upgrade", &env).unwrap();
+        assert!(!upgrade.parameters.contains_key("secret"));
+    }
+
+    #[test]
+    fn every_missing_required_value_is_named_before_anything_runs() {
+        let env = Fake::default();
+        let missing = resolve(&bundle(), "install", &env).unwrap_err();
+        let shown: Vec<String> = missing.iter().map(ToString::to_string).collect();
+        assert_eq!(
+            shown,
+            [
+                "required parameter count has no value (set the env variable COUNT)",
+                "required credential token has no value (set the env variable TOKEN)",
+            ]
+        );
+    }
+}

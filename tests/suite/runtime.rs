@@ -1,0 +1,289 @@
+//! `porter run`, the runtime the invocation image carries, through the real
+//! binary: a bundle built with `--no-image`, laid out as its image would
+//! be (the bundle's files and `.cnab/app` in one directory), run with the
+//! CNAB environment. The same runtime in a real image is in
+//! runtime_image.rs.
+
+use std::path::{Path, PathBuf};
+
+use crate::support::*;
+use predicates::prelude::*;
+
+const SCRIPT: &str = r#"#!/bin/sh
+set -e
+case "$1" in
+  greet) echo "$2, world"; echo "greeted world" ;;
+  json) echo '{"user": {"id": 42, "name": "Ada"}, "tags": ["a", "b"]}' ;;
+  report) echo "report for $2" > report.txt; echo "wrote report" ;;
+  token) echo "using token $2"; echo "token $2 again" >&2 ;;
+  fail) echo "about to fail"; exit 7 ;;
+  upgrade) echo "upgraded from $2" ;;
+  state) echo "status: $2" ;;
+  *) echo "unknown $1" >&2; exit 2 ;;
+esac
+"#;
+
+fn manifest(extra_mixins: &str, install_extra: &str) -> String {
+    format!(
+        r#"schemaVersion: 1.0.1
+name: runtime-test
+version: 0.1.0
+registry: localhost:5000
+mixins:
+  - exec
+{extra_mixins}
+parameters:
+  - name: greeting
+    type: string
+    default: Hello
+  - name: password
+    type: string
+    sensitive: true
+    applyTo: [install]
+credentials:
+  - name: token
+    env: TEST_TOKEN
+outputs:
+  - name: greeted
+    type: string
+    applyTo: [install, upgrade]
+  - name: name
+    type: string
+  - name: report
+    type: string
+    applyTo: [install]
+customActions:
+  status:
+    description: Report
+    modifies: false
+install:
+  - exec:
+      description: Greet
+      command: ./helpers.sh
+      arguments: [greet, "${{ bundle.parameters.greeting }}"]
+      outputs:
+        - name: greeted
+          regex: "greeted (.*)"
+  - exec:
+      description: Read JSON
+      command: ./helpers.sh
+      arguments: [json]
+      outputs:
+        - name: name
+          jsonPath: "$.user.name"
+  - exec:
+      description: Report
+      command: ./helpers.sh
+      arguments: [report, "${{ bundle.outputs.greeted }}"]
+      outputs:
+        - name: report
+          path: report.txt
+  - exec:
+      description: Use the token
+      command: ./helpers.sh
+      arguments: [token, "${{ bundle.credentials.token }}"]
+{install_extra}
+upgrade:
+  - exec:
+      description: Upgrade
+      command: ./helpers.sh
+      arguments: [upgrade, "${{ bundle.parameters.greeting }}"]
+status:
+  - exec:
+      description: Status
+      command: ./helpers.sh
+      arguments: [state, "${{ installation.name }}"]
+uninstall:
+  - exec:
+      description: Bye
+      command: ./helpers.sh
+      arguments: [greet, Goodbye]
+"#
+    )
+}
+
+/// A built bundle laid out as its image is: `app/` (the bundle's files and
+/// `.cnab/app`), `bundle.json` and an empty `outputs/`.
+struct Laid {
+    _home: tempfile::TempDir,
+    root: tempfile::TempDir,
+}
+
+impl Laid {
+    fn build(home: tempfile::TempDir, manifest: &str) -> Laid {
+        let root = tempfile::tempdir().unwrap();
+        let src = root.path().join("src");
+        std::fs::create_dir_all(&src).unwrap();
+        std::fs::write(src.join("porter.yaml"), manifest).unwrap();
+        write_executable(&src.join("helpers.sh"), SCRIPT);
+        porter(home.path())
+            .args(["build", "--no-image", "--dir"])
+            .arg(&src)
+            .assert()
+            .success();
+        let app = root.path().join("app");
+        copy_dir(&src, &app, &|p| p.starts_with(".cnab") || p == Path::new("porter.yaml"));
+        copy_dir(&src.join(".cnab/app"), &app, &|_| false);
+        std::fs::copy(src.join(".cnab/bundle.json"), root.path().join("bundle.json")).unwrap();
+        std::fs::create_dir_all(root.path().join("outputs")).unwrap();
+        Laid { _home: home, root }
+    }
+
+    fn run(&self, action: &str) -> assert_cmd::Command {
+        let mut cmd = porter(self.root.path());
+        cmd.current_dir(self.root.path())
+            .env("CNAB_ACTION", action)
+            .env("CNAB_INSTALLATION_NAME", "mine")
+            .env("CNAB_BUNDLE_NAME", "runtime-test")
+            .env("TEST_TOKEN", "tok-SECRET-123")
+            .env("PASSWORD", "pw-SECRET-456")
+            .args(["run", "-f"])
+            .arg(self.root.path().join("app/porter.yaml"))
+            .arg("--bundle")
+            .arg(self.root.path().join("bundle.json"))
+            .arg("--outputs-dir")
+            .arg(self.outputs());
+        cmd
+    }
+
+    fn outputs(&self) -> PathBuf {
+        self.root.path().join("outputs")
+    }
+
+    fn output(&self, name: &str) -> Option<String> {
+        std::fs::read_to_string(self.outputs().join(name)).ok()
+    }
+}
+
+fn copy_dir(from: &Path, to: &Path, skip: &dyn Fn(&Path) -> bool) {
+    for entry in walk(from) {
+        let relative = entry.strip_prefix(from).unwrap();
+        if skip(relative) {
+            continue;
+        }
+        let target = to.join(relative);
+        if entry.is_dir() {
+            std::fs::create_dir_all(&target).unwrap();
+        } else {
+            std::fs::create_dir_all(target.parent().unwrap()).unwrap();
+            std::fs::copy(&entry, &target).unwrap();
+        }
+    }
+}
+
+fn walk(dir: &Path) -> Vec<PathBuf> {
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        found.push(path.clone());
+        if path.is_dir() && !path.is_symlink() {
+            found.extend(walk(&path));
+        }
+    }
+    found
+}
+
+fn write_executable(path: &Path, text: &str) {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::write(path, text).unwrap();
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o755)).unwrap();
+}
+
+fn secrets_absent(text: &str) -> bool {
+    !text.contains("tok-SECRET-123") && !text.contains("pw-SECRET-456")
+}
+
+#[test]
+fn install_runs_every_step_writes_outputs_and_masks_secrets() {
+    let laid = Laid::build(home_with_exec(), &manifest("", ""));
+    let out = laid.run("install").output().unwrap();
+    let (stdout, stderr) = (
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr),
+    );
+    assert!(out.status.success(), "stdout:\n{stdout}\nstderr:\n{stderr}");
+    assert!(stdout.contains("Hello, world"), "{stdout}");
+    assert!(stdout.contains("using token *******"), "{stdout}");
+    assert!(stderr.contains("token ******* again"), "{stderr}");
+    assert!(secrets_absent(&stdout) && secrets_absent(&stderr), "{stdout}\n{stderr}");
+    assert!(stderr.contains(r#"install step 1/4 ("Greet", exec)"#), "{stderr}");
+    assert_eq!(laid.output("greeted").as_deref(), Some("world"));
+    assert_eq!(laid.output("name").as_deref(), Some("Ada"));
+    assert_eq!(laid.output("report").as_deref(), Some("report for world\n"));
+}
+
+#[test]
+fn a_parameter_reaches_the_step_through_its_template() {
+    let laid = Laid::build(home_with_exec(), &manifest("", ""));
+    laid.run("install")
+        .env("GREETING", "Howdy")
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("Howdy, world"));
+}
+
+#[test]
+fn a_failing_step_is_named_and_earlier_outputs_are_kept() {
+    let failing = "  - exec:\n      description: Break\n      command: ./helpers.sh\n      arguments: [fail]\n";
+    let laid = Laid::build(home_with_exec(), &manifest("", failing));
+    let out = laid.run("install").output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(
+        stderr.contains(r#"install step 5/5 ("Break", exec) failed"#),
+        "{stderr}"
+    );
+    assert!(stderr.contains("exit status 7"), "{stderr}");
+    assert_eq!(laid.output("greeted").as_deref(), Some("world"));
+}
+
+#[test]
+fn ignore_error_forgives_a_failing_command() {
+    let forgiven = "  - exec:\n      description: Break softly\n      command: ./helpers.sh\n      arguments: [fail]\n      ignoreError:\n        exitCodes: [7]\n";
+    let laid = Laid::build(home_with_exec(), &manifest("", forgiven));
+    laid.run("install").assert().success();
+}
+
+#[test]
+fn custom_action_upgrade_and_uninstall_run_their_steps() {
+    let laid = Laid::build(home_with_exec(), &manifest("", ""));
+    laid.run("status")
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("status: mine"));
+    laid.run("upgrade")
+        .env("GREETING", "Bonjour")
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("upgraded from Bonjour"));
+    laid.run("uninstall")
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("Goodbye, world"));
+}
+
+#[test]
+fn an_undefined_action_lists_the_bundles_actions() {
+    let laid = Laid::build(home_with_exec(), &manifest("", ""));
+    laid.run("explode")
+        .assert()
+        .failure()
+        .stderr(predicate::str::contains(
+            r#"the bundle has no action "explode"; its actions are: install, upgrade, uninstall, status"#,
+        ));
+}
+
+#[test]
+fn a_missing_required_credential_stops_the_run_before_any_step() {
+    let laid = Laid::build(home_with_exec(), &manifest("", ""));
+    laid.run("install")
+        .env_remove("TEST_TOKEN")
+        .assert()
+        .failure()
+        .stdout(predicate::str::is_empty())
+        .stderr(predicate::str::contains(
+            "required credential token has no value (set the env variable TEST_TOKEN)",
+        ))
+        .stderr(predicate::str::contains("nothing was run"));
+    assert_eq!(laid.output("greeted"), None);
+}
