@@ -105,6 +105,7 @@
 //! - Use [`log`] rather than `println!` to tell the user something. In a
 //!   native `cargo test` of your hooks, log messages go to stderr.
 
+pub mod command;
 mod error;
 mod glue;
 mod input;
@@ -112,6 +113,7 @@ mod lint;
 pub mod log;
 mod output;
 
+pub use command::{Command, CommandOutput, OutputValue, StepOutputs};
 pub use error::{ConfigProblem, MixinError};
 pub use input::{Action, BuildInput, LintInput, NoConfig};
 pub use lint::{LintLevel, LintResult, StepLocation};
