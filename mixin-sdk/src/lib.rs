@@ -112,6 +112,7 @@ mod input;
 mod lint;
 pub mod log;
 mod output;
+pub mod steps;
 
 pub use command::{Command, CommandOutput, OutputValue, StepOutputs};
 pub use error::{ConfigProblem, MixinError};
