@@ -115,6 +115,7 @@ mod output;
 pub mod runtime;
 pub mod steps;
 
+pub use command::{Command, CommandOutput, OutputValue, StepOutputs};
 pub use error::{ConfigProblem, MixinError};
 pub use input::{Action, BuildInput, LintInput, NoConfig};
 pub use lint::{LintLevel, LintResult, StepLocation};
