@@ -1,8 +1,8 @@
 //! Between the contract's generated types and the SDK's: what
 //! [`crate::export_mixin!`] calls.
 
-use crate::bindings::porter::mixin::types as wit;
 use crate::bindings::porter::mixin::run_types as run_wit;
+use crate::bindings::porter::mixin::types as wit;
 use crate::command::OutputValue;
 use crate::input::{decode_actions, decode_config, decode_step};
 use crate::{BuildInput, LintInput, LintLevel, Mixin, MixinError, RunInput};

@@ -110,7 +110,9 @@ mod imp {
 
     pub fn run(command: &Command) -> Result<CommandOutput, CommandError> {
         let mut process = std::process::Command::new(&command.program);
-        process.args(&command.args).envs(command.env.iter().cloned());
+        process
+            .args(&command.args)
+            .envs(command.env.iter().cloned());
         if let Some(dir) = &command.dir {
             process.current_dir(dir);
         }

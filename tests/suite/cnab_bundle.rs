@@ -1062,3 +1062,40 @@ uninstall:
     );
     assert!(bundle_validator().is_valid(&bundle));
 }
+
+/// A manifest at schemaVersion 1.0.0-alpha.1 writes its templates with
+/// Mustache's `{{ }}`, as many published bundles still do: an output a
+/// later action uses gets its wiring parameter all the same, and `${ }`
+/// there is plain text.
+#[test]
+fn alpha_manifests_wire_outputs_named_with_mustache_delimiters() {
+    let text = r#"schemaVersion: 1.0.0-alpha.1
+name: wiring
+version: 0.1.0
+registry: localhost:5000
+mixins: [exec]
+outputs:
+  - name: some-thing
+    type: string
+  - name: other
+    type: string
+install:
+  - exec: {command: "true"}
+upgrade:
+  - exec:
+      command: echo
+      arguments: ["{{ bundle.outputs.some-thing }}", "${ bundle.outputs.other }"]
+uninstall:
+  - exec: {command: "true"}
+"#;
+    let bundle = bundle_of(text, false);
+    let parameters = &bundle["parameters"];
+    assert_eq!(
+        parameters["porter-some-thing-output"]["destination"],
+        json!({"env": "PORTER_SOME_THING_OUTPUT"})
+    );
+    assert!(
+        parameters.get("porter-other-output").is_none(),
+        "{parameters}"
+    );
+}

@@ -122,9 +122,15 @@ impl Laid {
             .assert()
             .success();
         let app = root.path().join("app");
-        copy_dir(&src, &app, &|p| p.starts_with(".cnab") || p == Path::new("porter.yaml"));
+        copy_dir(&src, &app, &|p| {
+            p.starts_with(".cnab") || p == Path::new("porter.yaml")
+        });
         copy_dir(&src.join(".cnab/app"), &app, &|_| false);
-        std::fs::copy(src.join(".cnab/bundle.json"), root.path().join("bundle.json")).unwrap();
+        std::fs::copy(
+            src.join(".cnab/bundle.json"),
+            root.path().join("bundle.json"),
+        )
+        .unwrap();
         std::fs::create_dir_all(root.path().join("outputs")).unwrap();
         Laid { _home: home, root }
     }
@@ -205,8 +211,14 @@ fn install_runs_every_step_writes_outputs_and_masks_secrets() {
     assert!(stdout.contains("Hello, world"), "{stdout}");
     assert!(stdout.contains("using token *******"), "{stdout}");
     assert!(stderr.contains("token ******* again"), "{stderr}");
-    assert!(secrets_absent(&stdout) && secrets_absent(&stderr), "{stdout}\n{stderr}");
-    assert!(stderr.contains(r#"install step 1/4 ("Greet", exec)"#), "{stderr}");
+    assert!(
+        secrets_absent(&stdout) && secrets_absent(&stderr),
+        "{stdout}\n{stderr}"
+    );
+    assert!(
+        stderr.contains(r#"install step 1/4 ("Greet", exec)"#),
+        "{stderr}"
+    );
     assert_eq!(laid.output("greeted").as_deref(), Some("world"));
     assert_eq!(laid.output("name").as_deref(), Some("Ada"));
     assert_eq!(laid.output("report").as_deref(), Some("report for world\n"));
@@ -269,7 +281,7 @@ fn an_undefined_action_lists_the_bundles_actions() {
         .assert()
         .failure()
         .stderr(predicate::str::contains(
-            r#"the bundle has no action "explode"; its actions are: install, upgrade, uninstall, status"#,
+            r#"the bundle has no action "explode"; its actions are: install, upgrade, status, uninstall"#,
         ));
 }
 
@@ -286,4 +298,137 @@ fn a_missing_required_credential_stops_the_run_before_any_step() {
         ))
         .stderr(predicate::str::contains("nothing was run"));
     assert_eq!(laid.output("greeted"), None);
+}
+
+fn hostile_manifest(attack: &str) -> String {
+    format!(
+        "schemaVersion: 1.0.1\nname: hostile-run\nversion: 0.1.0\nregistry: localhost:5000\n\
+         mixins:\n  - exec\n  - hostile\n\
+         install:\n  - hostile:\n      description: Attack\n      attack: {attack}\n\
+         uninstall:\n  - exec:\n      description: Bye\n      command: ./helpers.sh\n      arguments: [greet, Bye]\n"
+    )
+}
+
+fn run_hostile(attack: &str) -> (bool, String) {
+    let laid = Laid::build(home_with_exec_and("hostile"), &hostile_manifest(attack));
+    let out = laid
+        .run("install")
+        .args(["--mixin-timeout", "1"])
+        .timeout(std::time::Duration::from_secs(60))
+        .output()
+        .unwrap();
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn a_runtime_hook_that_loops_is_stopped_at_its_deadline() {
+    let (ok, stderr) = run_hostile("loop");
+    assert!(!ok);
+    assert!(
+        stderr.contains("did not finish within 1.0s and was stopped"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains(r#"install step 1/1 ("Attack", hostile) failed"#),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn a_runtime_hook_that_hoards_memory_is_stopped() {
+    let (ok, stderr) = run_hostile("memory");
+    assert!(!ok);
+    assert!(
+        stderr.contains("tried to use more than 64 MiB of memory"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn a_runtime_hook_that_returns_too_much_is_refused() {
+    let (ok, stderr) = run_hostile("huge-output");
+    assert!(!ok);
+    assert!(
+        stderr.contains("bytes, more than the 4194304 bytes a hook may return"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn a_mixin_reads_only_the_files_its_step_names() {
+    let (ok, stderr) = run_hostile("read-file");
+    assert!(!ok);
+    assert!(
+        stderr.contains("asked porter to read /etc/passwd, which the step does not name"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("root:"), "{stderr}");
+}
+
+#[test]
+fn a_mixin_writes_files_only_under_the_bundle_directory() {
+    let (ok, stderr) = run_hostile("write-outside");
+    assert!(!ok);
+    assert!(
+        stderr.contains("may write files only under the bundle directory"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn waiting_for_a_command_does_not_count_against_the_mixins_deadline() {
+    // The command sleeps 2 s; the mixin may compute for 1 s.
+    let (ok, stderr) = run_hostile("slow-command");
+    assert!(ok, "{stderr}");
+}
+
+#[test]
+fn a_mixin_cannot_run_a_command_at_build_time() {
+    let home = home_with_exec_and("hostile");
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("porter.yaml"),
+        hostile_manifest("none").replace("  - hostile\n", "  - hostile:\n      attack: command\n"),
+    )
+    .unwrap();
+    porter(home.path())
+        .args(["build", "--no-image", "--dir"])
+        .arg(dir.path())
+        .assert()
+        .failure()
+        .stderr(predicate::str::contains(
+            "mixins may run commands and write files only while the bundle runs",
+        ));
+    assert!(!Path::new("/tmp/hostile-ran").exists());
+}
+
+/// A mixin built against porter:mixin@1.0.0 (before the runtime) installs
+/// and builds, and says clearly that it cannot run a step.
+#[test]
+fn a_mixin_of_the_1_0_contract_builds_and_says_it_has_no_runtime() {
+    let home = home_with_exec_and("classic");
+    let manifest = "schemaVersion: 1.0.1\nname: classic-run\nversion: 0.1.0\nregistry: localhost:5000\n\
+         mixins:\n  - exec\n  - classic\n\
+         install:\n  - classic:\n      description: Old\n      anything: goes\n\
+         uninstall:\n  - exec:\n      description: Bye\n      command: ./helpers.sh\n      arguments: [greet, Bye]\n";
+    let laid = Laid::build(home, manifest);
+    let dockerfile =
+        std::fs::read_to_string(laid.root.path().join("src/.cnab/Dockerfile")).unwrap();
+    assert!(
+        dockerfile.contains("# classic: 1 action(s)"),
+        "{dockerfile}"
+    );
+    laid.run("install")
+        .assert()
+        .failure()
+        .stderr(predicate::str::contains(
+            "mixin classic 0.0.1 has no runtime: it implements porter:mixin@1.0",
+        ))
+        .stderr(predicate::str::contains(
+            r#"install step 1/1 ("Old", classic) failed"#,
+        ));
+    laid.run("uninstall").assert().success();
 }

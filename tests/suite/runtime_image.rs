@@ -22,7 +22,11 @@ impl Image {
         let home = home_with_exec();
         let runtimes = home.path().join("runtimes");
         std::fs::create_dir_all(&runtimes).unwrap();
-        std::fs::copy(env!("CARGO_BIN_EXE_porter"), runtimes.join("porter-runtime")).unwrap();
+        std::fs::copy(
+            env!("CARGO_BIN_EXE_porter"),
+            runtimes.join("porter-runtime"),
+        )
+        .unwrap();
         let dir = home.path().join("bundle");
         copy_tree(from, &dir);
         // A name of its own, so parallel tests never share an image.
@@ -36,8 +40,7 @@ impl Image {
             .assert()
             .success();
         let bundle: serde_json::Value =
-            serde_json::from_slice(&std::fs::read(dir.join(".cnab/bundle.json")).unwrap())
-                .unwrap();
+            serde_json::from_slice(&std::fs::read(dir.join(".cnab/bundle.json")).unwrap()).unwrap();
         let reference = bundle["invocationImages"][0]["image"]
             .as_str()
             .unwrap()
@@ -120,7 +123,14 @@ fn the_example_bundle_installs_runs_its_custom_action_and_uninstalls() {
 
     let (code, stdout, stderr) = image.run(
         "install",
-        &["-e", "GREETING=Howdy", "-e", "HELLO_TOKEN=tok-SECRET-42", "-v", &out_mount],
+        &[
+            "-e",
+            "GREETING=Howdy",
+            "-e",
+            "HELLO_TOKEN=tok-SECRET-42",
+            "-v",
+            &out_mount,
+        ],
     );
     assert_eq!(code, 0, "stdout:\n{stdout}\nstderr:\n{stderr}");
     assert!(stdout.contains("Howdy, world"), "{stdout}");
@@ -143,7 +153,10 @@ fn the_example_bundle_installs_runs_its_custom_action_and_uninstalls() {
 
     let (code, _, stderr) = image.run("explode", &[]);
     assert_ne!(code, 0);
-    assert!(stderr.contains(r#"the bundle has no action "explode""#), "{stderr}");
+    assert!(
+        stderr.contains(r#"the bundle has no action "explode""#),
+        "{stderr}"
+    );
 }
 
 #[test]
@@ -206,7 +219,9 @@ fn a_failing_action_exits_non_zero_naming_its_step() {
     let (code, stdout, stderr) = image.run("install", &[]);
     assert_ne!(code, 0, "stdout:\n{stdout}\nstderr:\n{stderr}");
     assert!(
-        stderr.contains("required credential token has no value (set the env variable FIXTURE_TOKEN)"),
+        stderr.contains(
+            "required credential token has no value (set the env variable FIXTURE_TOKEN)"
+        ),
         "{stderr}"
     );
     assert!(stderr.contains("nothing was run"), "{stderr}");

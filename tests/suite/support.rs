@@ -468,7 +468,10 @@ pub fn engine_available() -> bool {
 
 /// `docker ARGS`, its stdout when it succeeds.
 pub fn docker(args: &[&str]) -> Option<String> {
-    let out = std::process::Command::new("docker").args(args).output().unwrap();
+    let out = std::process::Command::new("docker")
+        .args(args)
+        .output()
+        .unwrap();
     out.status
         .success()
         .then(|| String::from_utf8_lossy(&out.stdout).trim().to_string())
@@ -478,4 +481,3 @@ pub fn docker(args: &[&str]) -> Option<String> {
 pub fn image_id(reference: &str) -> Option<String> {
     docker(&["image", "inspect", "--format", "{{.Id}}", reference])
 }
-

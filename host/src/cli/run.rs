@@ -30,13 +30,23 @@ pub struct RunCommand {
     /// How long one command of a step may run, in seconds
     #[arg(long, default_value_t = 24 * 3600)]
     command_timeout: u64,
+    /// How long a mixin may compute in one step, in seconds (the time it
+    /// waits for its commands does not count)
+    #[arg(long, default_value_t = 60)]
+    mixin_timeout: u64,
 }
 
 pub fn run(command: RunCommand) -> Result<()> {
     let app_dir = command
         .file
         .parent()
-        .map(|p| if p.as_os_str().is_empty() { PathBuf::from(".") } else { p.to_path_buf() })
+        .map(|p| {
+            if p.as_os_str().is_empty() {
+                PathBuf::from(".")
+            } else {
+                p.to_path_buf()
+            }
+        })
         .unwrap_or_else(|| PathBuf::from("."));
     let var = |name: &str| std::env::var(name).unwrap_or_default();
     let options = RunOptions {
@@ -49,6 +59,7 @@ pub fn run(command: RunCommand) -> Result<()> {
         installation: var("CNAB_INSTALLATION_NAME"),
         namespace: var("CNAB_INSTALLATION_NAMESPACE"),
         command_timeout: Duration::from_secs(command.command_timeout),
+        mixin_timeout: Duration::from_secs(command.mixin_timeout),
     };
     let written = runtime::run(&options, &ProcessEnvironment)?;
     if !written.is_empty() {

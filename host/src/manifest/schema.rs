@@ -249,11 +249,17 @@ impl MixinSchema {
         let mut value = instance;
         for segment in at.split('/').skip(1) {
             let segment = segment.replace("~1", "/").replace("~0", "~");
-            let Some(current) = schema else { return Vec::new() };
+            let Some(current) = schema else {
+                return Vec::new();
+            };
             (schema, value) = match value {
                 Value::Array(items) => (
                     self.resolve(current.get("items")),
-                    segment.parse::<usize>().ok().and_then(|i| items.get(i)).unwrap_or(&Value::Null),
+                    segment
+                        .parse::<usize>()
+                        .ok()
+                        .and_then(|i| items.get(i))
+                        .unwrap_or(&Value::Null),
                 ),
                 _ => (
                     self.resolve(current.get("properties").and_then(|p| p.get(&segment))),

@@ -265,7 +265,10 @@ mod tests {
         assert_eq!(Delimiters::for_schema_version("1.0.1"), Delimiters::Dollar);
         let m = Delimiters::Mustache;
         assert_eq!(
-            variables_in("{{ bundle.outputs.a }} {{{bundle.b}}} {{& c }} ${ d } {{#s}}{{/s}}", m),
+            variables_in(
+                "{{ bundle.outputs.a }} {{{bundle.b}}} {{& c }} ${ d } {{#s}}{{/s}}",
+                m
+            ),
             ["bundle.outputs.a", "bundle.b", "c"]
         );
         assert!(variables_in("{{ bundle.outputs.a }}", Delimiters::Dollar).is_empty());
@@ -280,13 +283,21 @@ mod tests {
         };
         let d = Delimiters::Dollar;
         assert_eq!(
-            render("${ bundle.parameters.greeting }, ${installation.name}! $ {x} ${", d, &lookup)
-                .unwrap(),
+            render(
+                "${ bundle.parameters.greeting }, ${installation.name}! $ {x} ${",
+                d,
+                &lookup
+            )
+            .unwrap(),
             "Howdy, mine! $ {x} ${"
         );
         assert_eq!(
-            render("{{ bundle.parameters.greeting }}{{! a comment }}", Delimiters::Mustache, &lookup)
-                .unwrap(),
+            render(
+                "{{ bundle.parameters.greeting }}{{! a comment }}",
+                Delimiters::Mustache,
+                &lookup
+            )
+            .unwrap(),
             "Howdy"
         );
         assert_eq!(
@@ -296,7 +307,11 @@ mod tests {
             })
         );
         assert!(matches!(
-            render("${#bundle.parameters.greeting}x${/bundle.parameters.greeting}", d, &lookup),
+            render(
+                "${#bundle.parameters.greeting}x${/bundle.parameters.greeting}",
+                d,
+                &lookup
+            ),
             Err(RenderError::Unsupported { .. })
         ));
         let step = serde_json::json!({"arguments": ["${ installation.name }", 3, true], "${ installation.name }": null});

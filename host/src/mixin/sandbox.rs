@@ -122,9 +122,7 @@ impl Sandbox {
         determinism::add_virtual_sleep(&mut linker)?;
         // The 1.1 world's imports are the 1.0 ones plus `commands`, which
         // refuses every call unless a runtime step granted it.
-        v1_1::MixinWithRuntime::add_to_linker::<_, HasSelf<HookState>>(&mut linker, |state| {
-            state
-        })?;
+        v1_1::MixinWithRuntime::add_to_linker::<_, HasSelf<HookState>>(&mut linker, |state| state)?;
 
         spawn_epoch_ticker(&engine);
         Ok(Sandbox {
@@ -161,7 +159,8 @@ impl Sandbox {
         })?;
         let pre = v1::MixinPre::new(pre)?;
         // Present only in mixins built against 1.1 or later.
-        let runtime = v1_1::exports::porter::mixin::runtime::GuestIndices::new(pre.instance_pre()).ok();
+        let runtime =
+            v1_1::exports::porter::mixin::runtime::GuestIndices::new(pre.instance_pre()).ok();
         Ok(PreparedMixin {
             indices: v1::MixinIndices::new(pre.instance_pre())?,
             pre,
@@ -661,7 +660,7 @@ pub(crate) struct HookState {
 
 /// The host's side of the `commands` import while a step runs: porter's
 /// runtime implements it with real processes (runtime/process.rs).
-pub trait HostCommands {
+pub trait HostCommands: Send {
     fn run(&mut self, command: CommandRequest) -> Result<CommandOutput, CommandRefusal>;
     fn write_file(&mut self, path: &str, contents: &[u8]) -> Result<(), CommandRefusal>;
 }

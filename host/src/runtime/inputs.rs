@@ -91,7 +91,9 @@ pub fn resolve(
                     // Scripts read the file itself: give them its bytes.
                     let _ = env.write(path, &decoded);
                 }
-                Some(Value::String(String::from_utf8_lossy(&decoded).into_owned()))
+                Some(Value::String(
+                    String::from_utf8_lossy(&decoded).into_owned(),
+                ))
             }
             Some(text) => Some(typed(&text, &definition)),
             None => definition.get("default").cloned(),

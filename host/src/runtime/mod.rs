@@ -50,6 +50,8 @@ pub struct RunOptions {
     pub namespace: String,
     /// How long one command may run.
     pub command_timeout: Duration,
+    /// A mixin's own time in one step (not counting its commands).
+    pub mixin_timeout: Duration,
 }
 
 /// Why a run failed; its message is already masked.
@@ -66,8 +68,7 @@ impl std::error::Error for RunFailed {}
 
 /// Runs `options.action`. Returns the names of the outputs written.
 pub fn run(options: &RunOptions, env: &dyn Environment) -> Result<Vec<String>, RunFailed> {
-    let loaded = manifest::load_file(&options.manifest)
-        .map_err(|e| RunFailed(format!("{e}")))?;
+    let loaded = manifest::load_file(&options.manifest).map_err(|e| RunFailed(format!("{e}")))?;
     let manifest = &loaded.manifest;
     let bundle_text = std::fs::read(&options.bundle_json).map_err(|e| {
         RunFailed(format!(
@@ -76,7 +77,10 @@ pub fn run(options: &RunOptions, env: &dyn Environment) -> Result<Vec<String>, R
         ))
     })?;
     let bundle: Value = serde_json::from_slice(&bundle_text).map_err(|e| {
-        RunFailed(format!("{} is not JSON: {e}", options.bundle_json.display()))
+        RunFailed(format!(
+            "{} is not JSON: {e}",
+            options.bundle_json.display()
+        ))
     })?;
 
     let action = options.action.as_str();
@@ -122,12 +126,19 @@ pub fn run(options: &RunOptions, env: &dyn Environment) -> Result<Vec<String>, R
         .collect();
 
     std::fs::create_dir_all(&options.outputs_dir).map_err(|e| {
-        RunFailed(format!("cannot create {}: {e}", options.outputs_dir.display()))
+        RunFailed(format!(
+            "cannot create {}: {e}",
+            options.outputs_dir.display()
+        ))
     })?;
 
     let masker_shared = Arc::new(std::sync::RwLock::new(masker));
     let sink = masked_log_sink(masker_shared.clone());
-    let sandbox = Sandbox::new(Default::default(), sink)
+    let limits = crate::mixin::sandbox::Limits {
+        run_timeout: options.mixin_timeout,
+        ..Default::default()
+    };
+    let sandbox = Sandbox::new(limits, sink)
         .map_err(|e| RunFailed(format!("cannot start the mixin sandbox: {e:#}")))?;
     let mut mixins: HashMap<String, PreparedMixin> = HashMap::new();
     let delimiters = Delimiters::for_schema_version(&manifest.schema_version);
@@ -138,7 +149,13 @@ pub fn run(options: &RunOptions, env: &dyn Environment) -> Result<Vec<String>, R
 
     for (index, step) in steps.steps.iter().enumerate() {
         let masker = masker_shared.read().expect("not poisoned").clone();
-        let name = step_name(action, index, total, step.description.as_deref(), &step.mixin);
+        let name = step_name(
+            action,
+            index,
+            total,
+            step.description.as_deref(),
+            &step.mixin,
+        );
         eprintln!("{name}");
         let result = (|| -> Result<BTreeMap<String, Vec<u8>>, String> {
             let vars = Variables {
@@ -219,7 +236,13 @@ pub fn run(options: &RunOptions, env: &dyn Environment) -> Result<Vec<String>, R
 }
 
 /// `install step 1/2 (Greet the world, exec)`: how messages name a step.
-fn step_name(action: &str, index: usize, total: usize, description: Option<&str>, mixin: &str) -> String {
+fn step_name(
+    action: &str,
+    index: usize,
+    total: usize,
+    description: Option<&str>,
+    mixin: &str,
+) -> String {
     match description.filter(|d| !d.is_empty()) {
         Some(d) => format!("{action} step {}/{total} ({d:?}, {mixin})", index + 1),
         None => format!("{action} step {}/{total} ({mixin})", index + 1),
@@ -228,10 +251,12 @@ fn step_name(action: &str, index: usize, total: usize, description: Option<&str>
 
 fn masked_log_sink(masker: Arc<std::sync::RwLock<Masker>>) -> LogSink {
     let inner = stderr_log_sink();
-    Arc::new(move |label: &MixinLabel, level: MixinLogLevel, message: &str| {
-        let masked = masker.read().map(|m| m.mask(message)).unwrap_or_default();
-        inner(label, level, &masked)
-    })
+    Arc::new(
+        move |label: &MixinLabel, level: MixinLogLevel, message: &str| {
+            let masked = masker.read().map(|m| m.mask(message)).unwrap_or_default();
+            inner(label, level, &masked)
+        },
+    )
 }
 
 /// The mixin's config block, `null` when declared by name only.
@@ -247,8 +272,12 @@ fn config_of(manifest: &Manifest, mixin: &str) -> Value {
 /// Loads `<dir>/<name>.wasm`, labelled with the version bundle.json records.
 fn load_mixin(sandbox: &Sandbox, dir: &Path, name: &str, bundle: &Value) -> Result<PreparedMixin> {
     let path = dir.join(format!("{name}.wasm"));
-    let component = Component::from_file(sandbox.engine(), &path)
-        .with_context(|| format!("cannot load the {name} mixin from {}", path.display()))?;
+    let component = Component::from_file(sandbox.engine(), &path).map_err(|e| {
+        anyhow!(
+            "cannot load the {name} mixin from {}: {e:#}",
+            path.display()
+        )
+    })?;
     let version = bundle["custom"]["sh.porter"]["mixins"][name]["version"]
         .as_str()
         .unwrap_or_default()
@@ -282,7 +311,11 @@ fn named_paths(step: &Value) -> BTreeSet<String> {
 }
 
 /// A `file` output: read only when the step names that path.
-fn read_named_file(app_dir: &Path, path: &str, named: &BTreeSet<String>) -> Result<Vec<u8>, String> {
+fn read_named_file(
+    app_dir: &Path,
+    path: &str,
+    named: &BTreeSet<String>,
+) -> Result<Vec<u8>, String> {
     if !named.contains(path) {
         return Err(format!(
             "its mixin asked porter to read {path}, which the step does not name; \

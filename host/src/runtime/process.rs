@@ -198,7 +198,10 @@ mod tests {
             inside(root, "terraform/vars.json"),
             Some(PathBuf::from("/cnab/app/terraform/vars.json"))
         );
-        assert_eq!(inside(root, "./a/../b"), Some(PathBuf::from("/cnab/app/./a/../b")));
+        assert_eq!(
+            inside(root, "./a/../b"),
+            Some(PathBuf::from("/cnab/app/./a/../b"))
+        );
         assert_eq!(inside(root, "../etc/passwd"), None);
         assert_eq!(inside(root, "a/../../x"), None);
         assert_eq!(inside(root, "/etc/passwd"), None);
@@ -244,6 +247,9 @@ mod tests {
             show_output: false,
             stdin: None,
         });
-        assert!(matches!(missing, Err(CommandRefusal::Failed(_))), "{missing:?}");
+        assert!(
+            matches!(missing, Err(CommandRefusal::Failed(_))),
+            "{missing:?}"
+        );
     }
 }

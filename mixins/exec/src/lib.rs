@@ -2,14 +2,14 @@
 //!
 //! At build time it needs nothing in the image; its lint rules catch the
 //! embedded-bash mistakes Porter's exec mixin catches (exec-100, exec-101).
+//! At runtime it runs the step's command through Porter's step engine
+//! (`mixin_sdk::steps`): argv, env, working directory, `ignoreError` and
+//! outputs by jsonPath, regex and path, as Porter's exec does.
 
-use std::collections::BTreeMap;
-
-use mixin_sdk::serde::Deserialize;
-use mixin_sdk::serde_json::Value;
+use mixin_sdk::steps::{self, Flag};
 use mixin_sdk::{
     BuildInput, BuildOutput, LintInput, LintResult, Mixin, MixinError, MixinInfo, NoConfig,
-    StepLocation,
+    RunInput, StepLocation, StepOutputs,
 };
 
 /// The single line Porter's exec mixin prints at build time.
@@ -20,32 +20,11 @@ const QUOTING_URL: &str =
     "https://porter.sh/best-practices/exec-mixin/#quoting-escaping-bash-and-yaml";
 const QUOTING_MESSAGE: &str = "The bash -c flag argument must be wrapped in quotes, for example\nexec:\n  description: Say Hello\n  command: bash\n  flags:\n    c: '\"echo Hello World\"'\n";
 
-/// One `exec:` step, as `schema/exec.json` describes it. Runtime-only
-/// fields are kept as JSON: the build and lint hooks do not interpret them.
-#[derive(Debug, Deserialize)]
-#[serde(crate = "mixin_sdk::serde", deny_unknown_fields)]
-pub struct ExecStep {
-    #[serde(default)]
-    pub description: Option<String>,
-    pub command: String,
-    #[serde(default)]
-    pub dir: Option<String>,
-    #[serde(default)]
-    pub arguments: Vec<String>,
-    /// Porter accepts a string, a list of strings or nothing per flag.
-    #[serde(default)]
-    pub flags: BTreeMap<String, Value>,
-    #[serde(default)]
-    pub envs: BTreeMap<String, String>,
-    #[serde(default, rename = "suffix-arguments")]
-    pub suffix_arguments: Vec<String>,
-    #[serde(default, rename = "suppress-output")]
-    pub suppress_output: bool,
-    #[serde(default)]
-    pub outputs: Vec<Value>,
-    #[serde(default, rename = "ignoreError")]
-    pub ignore_error: Option<Value>,
-}
+/// One `exec:` step, as `schema/exec.json` describes it: Porter's step
+/// engine's own step (command, arguments, flags, outputs, `ignoreError`).
+/// Fields the schema does not list are ignored, as Porter's exec does
+/// (porter warns about them with their line).
+pub use mixin_sdk::steps::ExecStep;
 
 pub struct Exec;
 
@@ -80,6 +59,13 @@ impl Mixin for Exec {
         }
         Ok(results)
     }
+
+    fn run(input: RunInput<NoConfig, ExecStep>) -> Result<StepOutputs, MixinError> {
+        let outputs = steps::run_step(&input.step, &mut |command| {
+            command.run().map_err(|e| e.to_string())
+        })?;
+        Ok(outputs)
+    }
 }
 
 /// Porter's rules: a `bash -c` step is embedded bash (exec-100); its script
@@ -110,13 +96,8 @@ fn lint_step(action: &str, index: usize, step: &ExecStep) -> Vec<LintResult> {
 
 /// A flag's values as Porter sees them: nothing for `null`, each item of a
 /// list, or the scalar as text.
-fn flag_values(value: &Value) -> Vec<String> {
-    match value {
-        Value::Null => Vec::new(),
-        Value::String(s) => vec![s.clone()],
-        Value::Array(items) => items.iter().flat_map(flag_values).collect(),
-        other => vec![other.to_string()],
-    }
+fn flag_values(flag: &Flag) -> &[String] {
+    &flag.values
 }
 
 fn is_wrapped_in_quotes(value: &str) -> bool {
@@ -130,7 +111,7 @@ mixin_sdk::export_mixin!(Exec);
 #[cfg(test)]
 mod tests {
     use super::*;
-    use mixin_sdk::serde_json::{self, json};
+    use mixin_sdk::serde_json::{self, Value, json};
     use mixin_sdk::{Action, LintLevel};
 
     fn step(body: Value) -> ExecStep {

@@ -37,10 +37,7 @@ impl build::Guest for Classic {
     fn build(input: BuildInput) -> Result<BuildOutput, MixinError> {
         host::log(LogLevel::Info, "classic builds with porter:mixin@1.0.0");
         Ok(BuildOutput {
-            dockerfile_lines: vec![format!(
-                "# classic: {} action(s)",
-                input.actions.len()
-            )],
+            dockerfile_lines: vec![format!("# classic: {} action(s)", input.actions.len())],
             warnings: vec![],
         })
     }

@@ -169,7 +169,9 @@ impl Mixin for Hostile {
                     .args(["-c", "echo hostile behaved"])
                     .run()
                     .map_err(|e| MixinError::failed(e.to_string()))?;
-                outputs.outputs.push(("said".into(), OutputValue::Bytes(out.stdout)));
+                outputs
+                    .outputs
+                    .push(("said".into(), OutputValue::Bytes(out.stdout)));
             }
             "loop" => {
                 let mut n: u64 = 0;
@@ -187,7 +189,7 @@ impl Mixin for Hostile {
             "huge-output" => {
                 outputs
                     .outputs
-                    .push(("huge".into(), OutputValue::Bytes(vec![b'x'; 64 << 20])));
+                    .push(("huge".into(), OutputValue::Bytes(vec![b'x'; 8 << 20])));
             }
             "read-file" => {
                 // A file the step does not name.
