@@ -432,3 +432,36 @@ fn a_mixin_of_the_1_0_contract_builds_and_says_it_has_no_runtime() {
         ));
     laid.run("uninstall").assert().success();
 }
+
+/// The image carries each mixin compiled, so a run never compiles it;
+/// without a usable compiled form the runtime compiles the wasm and says
+/// why.
+#[test]
+fn the_runtime_loads_the_compiled_mixin_the_image_carries_or_says_why_it_compiles() {
+    let laid = Laid::build(home_with_exec(), &manifest("", ""));
+    let compiled = laid.root.path().join("app/mixins/exec.cwasm");
+    assert!(compiled.is_file(), "the build staged exec's compiled form");
+    laid.run("uninstall")
+        .assert()
+        .success()
+        .stderr(predicate::str::contains("note: compiled").not());
+
+    std::fs::write(&compiled, b"not compiled code").unwrap();
+    laid.run("uninstall")
+        .assert()
+        .success()
+        .stderr(predicate::str::contains(
+            "note: compiled the exec mixin for this platform in",
+        ))
+        .stderr(predicate::str::contains(
+            "the compiled form in the image is for another platform or porter",
+        ));
+
+    std::fs::remove_file(&compiled).unwrap();
+    laid.run("uninstall")
+        .assert()
+        .success()
+        .stderr(predicate::str::contains(
+            "the image carries no compiled form of it",
+        ));
+}

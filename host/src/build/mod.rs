@@ -162,7 +162,11 @@ pub fn prepare(
             mixins: loaded
                 .mixins
                 .iter()
-                .map(|m| (m.name.clone(), m.wasm_path()))
+                .map(|m| stage::StagedMixin {
+                    name: m.name.clone(),
+                    wasm: m.wasm_path(),
+                    compiled: host.precompiled_file(m),
+                })
                 .collect(),
             runtime,
         },

@@ -15,6 +15,7 @@
 //!     porter.yaml                  the manifest the image carries
 //!     runtimes/porter-runtime      when a runtime is installed (PORTER_HOME/runtimes)
 //!     mixins/<name>.wasm           only the mixins the bundle declares
+//!     mixins/<name>.cwasm          its compiled form, when porter has one
 //! ```
 //!
 //! Porter gives each mixin a directory (`mixins/<name>/`, for its client and
@@ -37,12 +38,20 @@ use crate::layout::RUN_SCRIPT;
 /// the engine: the context carries the staging directory, never `.cnab/`.
 pub const SPARE: &str = ".spare";
 
+pub struct StagedMixin {
+    pub name: String,
+    pub wasm: PathBuf,
+    pub compiled: Option<PathBuf>,
+}
+
 pub struct Staged<'a> {
     pub dockerfile: &'a str,
     pub bundle_json: &'a [u8],
     pub manifest_text: &'a str,
-    /// `(name, path of the installed .wasm)` of each declared mixin.
-    pub mixins: Vec<(String, PathBuf)>,
+    /// Each declared mixin: its name, the installed `.wasm` and, when the
+    /// cache has one, its compiled form (the image's runtime loads it
+    /// rather than compiling the wasm at every run).
+    pub mixins: Vec<StagedMixin>,
     /// The Linux runtime to carry, when one is installed.
     pub runtime: Option<PathBuf>,
 }
@@ -101,7 +110,14 @@ pub fn stage(bundle_dir: &Path, staged: &Staged<'_>) -> Result<StagedCnab> {
     let mixins: Vec<(String, &PathBuf)> = staged
         .mixins
         .iter()
-        .map(|(name, wasm)| (format!("app/mixins/{name}.wasm"), wasm))
+        .flat_map(|m| {
+            let wasm = (format!("app/mixins/{}.wasm", m.name), &m.wasm);
+            let compiled = m
+                .compiled
+                .as_ref()
+                .map(|c| (format!("app/mixins/{}.cwasm", m.name), c));
+            std::iter::once(wasm).chain(compiled)
+        })
         .collect();
     const RUNTIME: &str = "app/runtimes/porter-runtime";
     let mut expected = Expected::default();
@@ -395,7 +411,11 @@ mod tests {
         Staged {
             mixins: mixins
                 .iter()
-                .map(|(name, path)| (name.to_string(), path.to_path_buf()))
+                .map(|(name, path)| StagedMixin {
+                    name: name.to_string(),
+                    wasm: path.to_path_buf(),
+                    compiled: None,
+                })
                 .collect(),
             ..staged(bundle_json)
         }

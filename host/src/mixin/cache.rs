@@ -64,6 +64,25 @@ impl PrecompiledCache {
     }
 }
 
+/// The newest compiled form of the wasm with this sha256, whatever engine
+/// made it: what a build stages into the image beside the wasm, without
+/// starting an engine to compute its key (the image's runtime checks that
+/// it can load it, and compiles the wasm when it cannot).
+pub fn newest_compiled(dir: &Path, sha256_hex: &str) -> Option<PathBuf> {
+    let prefix = format!("{sha256_hex}-");
+    std::fs::read_dir(dir)
+        .ok()?
+        .flatten()
+        .filter(|e| {
+            let name = e.file_name();
+            let name = name.to_string_lossy();
+            name.starts_with(&prefix) && name.ends_with(".cwasm")
+        })
+        .filter_map(|e| Some((e.metadata().ok()?.modified().ok()?, e.path())))
+        .max()
+        .map(|(_, path)| path)
+}
+
 /// Removes the compiled forms of the wasm with this sha256, for every engine.
 pub fn remove_compiled(dir: &Path, sha256_hex: &str) {
     let Ok(entries) = std::fs::read_dir(dir) else {

@@ -116,6 +116,12 @@ impl MixinHost {
         &self.home
     }
 
+    /// The compiled form of an installed mixin, for the image to carry
+    /// (the newest in the cache, made at install or by a later load).
+    pub fn precompiled_file(&self, mixin: &InstalledMixin) -> Option<std::path::PathBuf> {
+        cache::newest_compiled(&self.home.precompiled_dir(), mixin.sha256_hex())
+    }
+
     /// Loads an installed mixin from its precompiled form. The mixin is only
     /// compiled when that form is missing or was made by another porter (and
     /// is then cached again), after checking the wasm against the digest

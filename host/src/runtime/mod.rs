@@ -269,15 +269,42 @@ fn config_of(manifest: &Manifest, mixin: &str) -> Value {
         .unwrap_or(Value::Null)
 }
 
-/// Loads `<dir>/<name>.wasm`, labelled with the version bundle.json records.
+/// Loads a mixin the image carries: its compiled form `<name>.cwasm`,
+/// which the build staged from porter's cache, or, when there is none or
+/// this runtime cannot load it (another platform, another porter), its
+/// `<name>.wasm`, compiled now, saying so. Labelled with the version
+/// bundle.json records.
 fn load_mixin(sandbox: &Sandbox, dir: &Path, name: &str, bundle: &Value) -> Result<PreparedMixin> {
-    let path = dir.join(format!("{name}.wasm"));
-    let component = Component::from_file(sandbox.engine(), &path).map_err(|e| {
-        anyhow!(
-            "cannot load the {name} mixin from {}: {e:#}",
-            path.display()
-        )
-    })?;
+    let compiled = dir.join(format!("{name}.cwasm"));
+    // SAFETY: the compiled form is part of the image this runtime runs in,
+    // written by the porter that built it from the wasm beside it; wasmtime
+    // checks it was made by a compatible engine for this platform.
+    let loaded = compiled
+        .is_file()
+        .then(|| unsafe { Component::deserialize_file(sandbox.engine(), &compiled) });
+    let component = match loaded {
+        Some(Ok(component)) => component,
+        other => {
+            let path = dir.join(format!("{name}.wasm"));
+            let started = std::time::Instant::now();
+            let component = Component::from_file(sandbox.engine(), &path).map_err(|e| {
+                anyhow!("cannot load the {name} mixin from {}: {e:#}", path.display())
+            })?;
+            let why = match other {
+                Some(Err(e)) => format!(
+                    "the compiled form in the image is for another platform or porter ({})",
+                    crate::error_text::one_line(e.as_ref())
+                ),
+                _ => "the image carries no compiled form of it".to_string(),
+            };
+            eprintln!(
+                "note: compiled the {name} mixin for this platform in {} ms: {why}. \
+                 Build the bundle with a porter runtime for the image's platform to skip this.",
+                started.elapsed().as_millis()
+            );
+            component
+        }
+    };
     let version = bundle["custom"]["sh.porter"]["mixins"][name]["version"]
         .as_str()
         .unwrap_or_default()
