@@ -126,11 +126,13 @@ impl Laid {
             p.starts_with(".cnab") || p == Path::new("porter.yaml")
         });
         copy_dir(&src.join(".cnab/app"), &app, &|_| false);
-        std::fs::copy(
-            src.join(".cnab/bundle.json"),
-            root.path().join("bundle.json"),
-        )
-        .unwrap();
+        // The state the CNAB runtime injects goes to /porter/state.tgz in an
+        // image; here, beside the bundle.
+        let mut bundle: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(src.join(".cnab/bundle.json")).unwrap()).unwrap();
+        bundle["parameters"]["porter-state"]["destination"]["path"] =
+            root.path().join("state.tgz").to_string_lossy().into();
+        std::fs::write(root.path().join("bundle.json"), bundle.to_string()).unwrap();
         std::fs::create_dir_all(root.path().join("outputs")).unwrap();
         Laid { _home: home, root }
     }
@@ -464,4 +466,55 @@ fn the_runtime_loads_the_compiled_mixin_the_image_carries_or_says_why_it_compile
         .stderr(predicate::str::contains(
             "the image carries no compiled form of it",
         ));
+}
+
+/// `state:` files go from one run to the next through the `porter-state`
+/// output and parameter, in Porter's archive format; a step-only output is
+/// masked as Porter masks it.
+#[test]
+fn state_is_carried_from_install_to_upgrade() {
+    let manifest = "schemaVersion: 1.0.1\nname: stateful\nversion: 0.1.0\nregistry: localhost:5000\n\
+         mixins:\n  - exec\n\
+         state:\n  - name: counter\n    path: state/counter.txt\n\
+         install:\n  - exec:\n      description: Count\n      command: sh\n      arguments: [-c, 'mkdir -p state && echo 1 > state/counter.txt']\n\
+         upgrade:\n  - exec:\n      description: Count again\n      command: sh\n      arguments: [-c, 'echo previous count $(cat state/counter.txt)']\n\
+         uninstall:\n  - exec:\n      description: Bye\n      command: ./helpers.sh\n      arguments: [greet, Bye]\n";
+    let laid = Laid::build(home_with_exec(), manifest);
+    laid.run("install").assert().success();
+    let archive = std::fs::read(laid.outputs().join("porter-state")).unwrap();
+    assert!(archive.starts_with(&[0x1f, 0x8b]), "a gzip archive");
+
+    // A new container: the bundle's files as built, the state injected as
+    // a CNAB runtime injects a file parameter (base64).
+    std::fs::remove_dir_all(laid.root.path().join("app/state")).unwrap();
+    use base64::Engine as _;
+    std::fs::write(
+        laid.root.path().join("state.tgz"),
+        base64::engine::general_purpose::STANDARD.encode(&archive),
+    )
+    .unwrap();
+    laid.run("upgrade")
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("previous count 1"));
+}
+
+/// `porter-debug` shows each rendered step and command line, with every
+/// secret masked.
+#[test]
+fn porter_debug_shows_steps_and_commands_masked() {
+    let laid = Laid::build(home_with_exec(), &manifest("", ""));
+    let out = laid
+        .run("install")
+        .env("PORTER_DEBUG", "true")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(
+        stderr.contains(r#""arguments":["token","*******"]"#),
+        "{stderr}"
+    );
+    assert!(stderr.contains("+ ./helpers.sh token *******"), "{stderr}");
+    assert!(secrets_absent(&stderr), "{stderr}");
 }

@@ -1,8 +1,12 @@
-//! The values a run starts from, read as the CNAB runtime injected them:
-//! each parameter and credential from the env variable or file its
-//! bundle.json `destination` names, file parameters base64-decoded (and
-//! written back decoded, as Porter's runtime does), defaults from the
-//! parameter's definition, and which values are sensitive.
+//! The values a run starts from, read as the CNAB runtime injected them,
+//! as Porter's runtime reads them: a parameter or credential with an env
+//! variable is that variable's value; one with only a file destination is
+//! that file's *path* (what `${ bundle.credentials.kubeconfig }` renders
+//! to), and the file must be there. File parameters arrive base64-encoded
+//! and are decoded in place before any step runs. Defaults come from the
+//! parameter's definition. Credentials and sensitive parameters are
+//! masked: for a file, its content (Porter masks the path, which is not
+//! the secret).
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -16,6 +20,7 @@ pub trait Environment {
     fn var(&self, name: &str) -> Option<String>;
     fn read(&self, path: &str) -> Option<Vec<u8>>;
     fn write(&self, path: &str, bytes: &[u8]) -> std::io::Result<()>;
+    fn remove(&self, path: &str);
 }
 
 /// The real one: the process's environment and the container's files.
@@ -31,6 +36,9 @@ impl Environment for ProcessEnvironment {
     fn write(&self, path: &str, bytes: &[u8]) -> std::io::Result<()> {
         std::fs::write(path, bytes)
     }
+    fn remove(&self, path: &str) {
+        let _ = std::fs::remove_file(path);
+    }
 }
 
 /// The resolved inputs of one action.
@@ -40,11 +48,14 @@ pub struct Inputs {
     /// including porter's own (`porter-debug`, wiring parameters).
     pub parameters: BTreeMap<String, Value>,
     pub credentials: BTreeMap<String, String>,
+    /// The decoded content of each file parameter, by name (`porter-state`
+    /// among them).
+    pub files: BTreeMap<String, Vec<u8>>,
     /// Every value that must never be printed.
     pub sensitive: Vec<String>,
 }
 
-/// A required value that is not there: the run stops before any step.
+/// A required value that is not there.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Missing {
     pub kind: &'static str,
@@ -62,13 +73,36 @@ impl std::fmt::Display for Missing {
     }
 }
 
+/// A problem with an injected value: the run stops before any step.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Problem {
+    Missing(Missing),
+    /// A file parameter whose content is not base64.
+    Undecodable {
+        name: String,
+        path: String,
+    },
+}
+
+impl std::fmt::Display for Problem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Problem::Missing(m) => m.fmt(f),
+            Problem::Undecodable { name, path } => write!(
+                f,
+                "file parameter {name} at {path} is not base64, as a CNAB runtime injects files"
+            ),
+        }
+    }
+}
+
 pub fn resolve(
     bundle: &Value,
     action: &str,
     env: &dyn Environment,
-) -> Result<Inputs, Vec<Missing>> {
+) -> Result<Inputs, Vec<Problem>> {
     let mut inputs = Inputs::default();
-    let mut missing = Vec::new();
+    let mut problems = Vec::new();
     let empty = Map::new();
     let definitions = bundle["definitions"].as_object().unwrap_or(&empty);
 
@@ -81,35 +115,73 @@ pub fn resolve(
             .and_then(|d| definitions.get(d))
             .cloned()
             .unwrap_or(Value::Null);
-        let is_file = definition["contentEncoding"] == "base64";
         let destination = &param["destination"];
-        let raw = read_destination(destination, env);
-        let value = match raw {
-            Some(text) if is_file => {
-                let decoded = decode_file(&text);
-                if let Some(path) = destination["path"].as_str() {
-                    // Scripts read the file itself: give them its bytes.
-                    let _ = env.write(path, &decoded);
+        let sensitive = definition["writeOnly"] == true;
+        let missing = || {
+            Problem::Missing(Missing {
+                kind: "parameter",
+                name: name.clone(),
+                where_: describe(destination),
+            })
+        };
+        let file_path = destination["path"]
+            .as_str()
+            .filter(|p| !p.is_empty() && definition["contentEncoding"] == "base64");
+        if let Some(path) = file_path {
+            // A file parameter: decoded in place, so scripts read the file
+            // itself; in templates it is its path.
+            match env.read(path) {
+                Some(bytes) if bytes == b"null" => env.remove(path),
+                Some(bytes) => {
+                    let compact: Vec<u8> = bytes
+                        .into_iter()
+                        .filter(|b| !b.is_ascii_whitespace())
+                        .collect();
+                    match base64::engine::general_purpose::STANDARD.decode(&compact) {
+                        Ok(decoded) => {
+                            let _ = env.write(path, &decoded);
+                            if sensitive {
+                                inputs
+                                    .sensitive
+                                    .push(String::from_utf8_lossy(&decoded).into_owned());
+                            }
+                            inputs.files.insert(name.clone(), decoded);
+                            inputs
+                                .parameters
+                                .insert(name.clone(), Value::String(path.to_string()));
+                        }
+                        Err(_) => problems.push(Problem::Undecodable {
+                            name: name.clone(),
+                            path: path.to_string(),
+                        }),
+                    }
+                    continue;
                 }
-                Some(Value::String(
-                    String::from_utf8_lossy(&decoded).into_owned(),
-                ))
+                None => {}
             }
-            Some(text) => Some(typed(&text, &definition)),
+            if param["required"] == true {
+                problems.push(missing());
+            }
+            continue;
+        }
+        let value = match read_destination(destination, env) {
+            Some(Injected::Env(text)) => Some(typed(&text, &definition)),
+            Some(Injected::File { path, content }) => {
+                if sensitive {
+                    inputs.sensitive.push(content);
+                }
+                Some(Value::String(path))
+            }
             None => definition.get("default").cloned(),
         };
         match value {
             Some(value) => {
-                if definition["writeOnly"] == true {
+                if sensitive {
                     inputs.sensitive.push(text_of(&value));
                 }
                 inputs.parameters.insert(name.clone(), value);
             }
-            None if param["required"] == true => missing.push(Missing {
-                kind: "parameter",
-                name: name.clone(),
-                where_: describe(destination),
-            }),
+            None if param["required"] == true => problems.push(missing()),
             None => {}
         }
     }
@@ -119,22 +191,26 @@ pub fn resolve(
             continue;
         }
         match read_destination(cred, env) {
-            Some(value) => {
+            Some(Injected::Env(value)) => {
                 inputs.sensitive.push(value.clone());
                 inputs.credentials.insert(name.clone(), value);
             }
-            None if cred["required"] == true => missing.push(Missing {
+            Some(Injected::File { path, content }) => {
+                inputs.sensitive.push(content);
+                inputs.credentials.insert(name.clone(), path);
+            }
+            None if cred["required"] == true => problems.push(Problem::Missing(Missing {
                 kind: "credential",
                 name: name.clone(),
                 where_: describe(cred),
-            }),
+            })),
             None => {}
         }
     }
-    if missing.is_empty() {
+    if problems.is_empty() {
         Ok(inputs)
     } else {
-        Err(missing)
+        Err(problems)
     }
 }
 
@@ -147,22 +223,29 @@ pub fn applies(item: &Value, action: &str) -> bool {
     }
 }
 
+/// What the CNAB runtime injected at a destination.
+enum Injected {
+    Env(String),
+    File { path: String, content: String },
+}
+
 /// The value at a destination: its env variable first, then its file. An
 /// env variable that is set, even empty, is a value; cnab-go writes `null`
 /// for a null value, which is no value.
-fn read_destination(destination: &Value, env: &dyn Environment) -> Option<String> {
-    let from_env = destination["env"]
+fn read_destination(destination: &Value, env: &dyn Environment) -> Option<Injected> {
+    if let Some(value) = destination["env"]
         .as_str()
         .filter(|e| !e.is_empty())
-        .and_then(|e| env.var(e));
-    let value = from_env.or_else(|| {
-        destination["path"]
-            .as_str()
-            .filter(|p| !p.is_empty())
-            .and_then(|p| env.read(p))
-            .map(|bytes| String::from_utf8_lossy(&bytes).into_owned())
-    })?;
-    (value != "null").then_some(value)
+        .and_then(|e| env.var(e))
+    {
+        return (value != "null").then_some(Injected::Env(value));
+    }
+    let path = destination["path"].as_str().filter(|p| !p.is_empty())?;
+    let content = String::from_utf8_lossy(&env.read(path)?).into_owned();
+    (content != "null").then(|| Injected::File {
+        path: path.to_string(),
+        content,
+    })
 }
 
 fn describe(destination: &Value) -> String {
@@ -174,15 +257,6 @@ fn describe(destination: &Value) -> String {
         (None, Some(path)) => format!("the file {path}"),
         (None, None) => "it where the bundle's runtime injects it".into(),
     }
-}
-
-/// A file parameter's content is base64; a value that is not (a file
-/// mounted by hand) is taken as it is.
-fn decode_file(text: &str) -> Vec<u8> {
-    let compact: String = text.split_whitespace().collect();
-    base64::engine::general_purpose::STANDARD
-        .decode(compact.as_bytes())
-        .unwrap_or_else(|_| text.as_bytes().to_vec())
 }
 
 /// An injected value (always text) as its definition's type says.
@@ -230,6 +304,9 @@ mod tests {
             self.files.borrow_mut().insert(path.into(), bytes.to_vec());
             Ok(())
         }
+        fn remove(&self, path: &str) {
+            self.files.borrow_mut().remove(path);
+        }
     }
 
     fn bundle() -> Value {
@@ -262,18 +339,38 @@ mod tests {
         env.files
             .borrow_mut()
             .insert("/cnab/app/cfg".into(), b"aGVsbG8gZmlsZQ==".to_vec());
+        env.files
+            .borrow_mut()
+            .insert("/root/.kube/config".into(), b"kube-secret".to_vec());
         let inputs = resolve(&bundle(), "install", &env).unwrap();
         assert_eq!(inputs.parameters["greeting"], "Hello");
         assert_eq!(inputs.parameters["count"], 3);
         assert_eq!(inputs.parameters["secret"], "s3cret");
-        assert_eq!(inputs.parameters["cfg"], "hello file");
+        // A file renders as its path, and is decoded in place.
+        assert_eq!(inputs.parameters["cfg"], "/cnab/app/cfg");
+        assert_eq!(inputs.files["cfg"], b"hello file");
         assert_eq!(env.files.borrow()["/cnab/app/cfg"], b"hello file");
         assert_eq!(inputs.credentials["token"], "tok");
         assert!(!inputs.credentials.contains_key("kube"));
         assert_eq!(inputs.sensitive, ["s3cret", "tok"]);
 
+        // The next run gets the file as injected again.
+        env.files
+            .borrow_mut()
+            .insert("/cnab/app/cfg".into(), b"aGVsbG8gZmlsZQ==".to_vec());
         let upgrade = resolve(&bundle(), "upgrade", &env).unwrap();
         assert!(!upgrade.parameters.contains_key("secret"));
+        assert_eq!(upgrade.credentials["kube"], "/root/.kube/config");
+        assert!(upgrade.sensitive.contains(&"kube-secret".to_string()));
+
+        env.files
+            .borrow_mut()
+            .insert("/cnab/app/cfg".into(), b"not base64!".to_vec());
+        let problems = resolve(&bundle(), "install", &env).unwrap_err();
+        assert_eq!(
+            problems[0].to_string(),
+            "file parameter cfg at /cnab/app/cfg is not base64, as a CNAB runtime injects files"
+        );
     }
 
     #[test]

@@ -12,6 +12,7 @@
 pub mod inputs;
 pub mod mask;
 pub mod process;
+pub mod state;
 pub mod variables;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -114,14 +115,18 @@ pub fn run(options: &RunOptions, env: &dyn Environment) -> Result<Vec<String>, R
     for secret in &inputs.sensitive {
         masker.add(secret);
     }
+    // `porter-debug` (PORTER_DEBUG): each rendered step and command line
+    // is shown, masked.
     let debug = inputs
         .parameters
         .get("porter-debug")
-        .is_some_and(|v| v == true || v == "true");
-    let sensitive_outputs: BTreeSet<&str> = manifest
+        .is_some_and(|v| v == true || v == "true" || v == "1");
+    // Porter's rule: a step's output is masked unless it is a bundle
+    // output that is not sensitive.
+    let shown_outputs: BTreeSet<&str> = manifest
         .outputs
         .iter()
-        .filter(|o| o.sensitive)
+        .filter(|o| !o.sensitive)
         .map(|o| o.name.as_str())
         .collect();
 
@@ -131,6 +136,13 @@ pub fn run(options: &RunOptions, env: &dyn Environment) -> Result<Vec<String>, R
             options.outputs_dir.display()
         ))
     })?;
+    if let Some(archive) = inputs.files.get(STATE) {
+        let restored = state::restore(archive, &manifest.state, &options.app_dir)
+            .map_err(|e| RunFailed(format!("cannot restore the bundle's state: {e:#}")))?;
+        if debug && !restored.is_empty() {
+            eprintln!("Restored state: {}", restored.join(", "));
+        }
+    }
 
     let masker_shared = Arc::new(std::sync::RwLock::new(masker));
     let sink = masked_log_sink(masker_shared.clone());
@@ -212,7 +224,7 @@ pub fn run(options: &RunOptions, env: &dyn Environment) -> Result<Vec<String>, R
             Ok(produced) => {
                 let mut masker = masker_shared.write().expect("not poisoned");
                 for (output, bytes) in &produced {
-                    if sensitive_outputs.contains(output.as_str()) {
+                    if !shown_outputs.contains(output.as_str()) {
                         masker.add(&String::from_utf8_lossy(bytes));
                     }
                 }
@@ -225,15 +237,24 @@ pub fn run(options: &RunOptions, env: &dyn Environment) -> Result<Vec<String>, R
         }
     }
 
-    // The outputs of the steps that ran are written even when a later one
-    // failed: they describe what the action did.
-    let written = write_outputs(manifest, action, &outputs, options)
+    // The outputs of the steps that ran, and the state, are written even
+    // when a later step failed: they describe what the action did.
+    let mut written = write_outputs(manifest, action, &outputs, options)
         .map_err(|e| RunFailed(format!("{e:#}")))?;
+    let archive = state::save(&manifest.state, &options.app_dir)
+        .map_err(|e| RunFailed(format!("cannot save the bundle's state: {e:#}")))?;
+    std::fs::write(options.outputs_dir.join(STATE), archive)
+        .map_err(|e| RunFailed(format!("cannot save the bundle's state: {e}")))?;
+    written.push(STATE.to_string());
     match failure {
         Some(message) => Err(RunFailed(message)),
         None => Ok(written),
     }
 }
+
+/// The parameter that brings the previous run's state, and the output
+/// that takes this run's.
+const STATE: &str = "porter-state";
 
 /// `install step 1/2 (Greet the world, exec)`: how messages name a step.
 fn step_name(
@@ -288,7 +309,10 @@ fn load_mixin(sandbox: &Sandbox, dir: &Path, name: &str, bundle: &Value) -> Resu
             let path = dir.join(format!("{name}.wasm"));
             let started = std::time::Instant::now();
             let component = Component::from_file(sandbox.engine(), &path).map_err(|e| {
-                anyhow!("cannot load the {name} mixin from {}: {e:#}", path.display())
+                anyhow!(
+                    "cannot load the {name} mixin from {}: {e:#}",
+                    path.display()
+                )
             })?;
             let why = match other {
                 Some(Err(e)) => format!(
