@@ -310,3 +310,35 @@ fn a_step_finding_from_a_lint_hook_is_placed_on_the_field_it_names() {
         ]
     );
 }
+
+/// A field the mixin's schema does not list, that Porter's mixin ignores
+/// (`sensitive` on an exec output, which Porter's own test bundles use), is
+/// a warning with its line and the closest known field: the bundle builds,
+/// as it does with Porter. A wrong type stays an error.
+#[test]
+fn a_field_the_schema_does_not_list_is_a_warning_with_the_closest_one() {
+    let home = home_with_exec();
+    let dir = bundle(
+        home.path(),
+        "install:\n  - exec:\n      description: Install\n      command: ./install.sh\n      outputs:\n        - name: token\n          regex: \"(.*)\"\n          sensitive: true\n      suppres-output: true\nuninstall:\n  - exec:\n      description: Uninstall\n      command: ./uninstall.sh\n",
+    );
+    porter(home.path())
+        .args(["lint", "--dir"])
+        .arg(&dir)
+        .assert()
+        .success()
+        .stderr(predicate::str::contains("porter.yaml:14:22"))
+        .stderr(predicate::str::contains(
+            "unknown field `sensitive` in this step in install: the mixin's schema does not list it, and it is ignored; the closest field it knows is",
+        ))
+        .stderr(predicate::str::contains("porter.yaml:15:23"))
+        .stderr(predicate::str::contains(
+            "unknown field `suppres-output` in this step in install: the mixin's schema does not list it, and it is ignored; the closest field it knows is `suppress-output`",
+        ));
+    porter(home.path())
+        .args(["build", "--no-image", "--dir"])
+        .arg(&dir)
+        .assert()
+        .success()
+        .stderr(predicate::str::contains("unknown field `sensitive`"));
+}

@@ -287,12 +287,11 @@ impl MixinSchema {
     }
 }
 
-/// The known field most like `field`, when one is alike enough.
+/// The known field most like `field`.
 fn closest<'a>(field: &str, known: &'a [String]) -> Option<&'a str> {
     known
         .iter()
         .map(|k| (strsim::jaro_winkler(field, k), k.as_str()))
-        .filter(|(score, _)| *score >= 0.6)
         .max_by(|a, b| a.0.total_cmp(&b.0))
         .map(|(_, k)| k)
 }
