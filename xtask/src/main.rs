@@ -8,6 +8,7 @@ use anyhow::{Context, Result, bail};
 
 mod bench_build;
 mod bench_image;
+mod bench_runtime;
 
 const WASM_TARGET: &str = "wasm32-wasip2";
 /// Cargo profile for shipped components (size-optimised; see Cargo.toml).
@@ -25,6 +26,8 @@ cargo xtask <task>
   bench-build   only the porter build --no-image benchmark, on the release binary as built
   bench-image   porter build with the Docker engine: clean build vs rebuild, image size
                 overhead by layer, 1 GiB build context throughput and peak memory
+  bench-runtime the runtime's overhead: docker run of an install with one exec step
+                running `true`, against the same image running `true` directly
 ";
 
 fn main() -> Result<()> {
@@ -67,6 +70,10 @@ fn main() -> Result<()> {
         "bench-image" => {
             build_for_benches(&root)?;
             bench_image::run(&root)
+        }
+        "bench-runtime" => {
+            build_for_benches(&root)?;
+            bench_runtime::run(&root)
         }
         "" | "help" | "-h" | "--help" => {
             print!("{HELP}");
