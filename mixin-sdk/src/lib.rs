@@ -96,6 +96,35 @@
 //! porter mixins install apt --file target/wasm32-wasip2/release/apt.wasm
 //! ```
 //!
+//! # Running steps (the runtime)
+//!
+//! While the bundle runs in its invocation image, porter gives
+//! [`Mixin::run`] one step of the action, templates rendered. A component
+//! cannot start processes: it asks porter with [`Command::run`], which
+//! returns the exit code and what the command wrote (porter streams the
+//! output to the user, masked). [`steps`] is Porter's step engine
+//! (arguments, flags, `ignoreError`, outputs by jsonPath, regex and path):
+//!
+//! ```no_run
+//! # use mixin_sdk::{Mixin, MixinError, MixinInfo, NoConfig, RunInput, StepOutputs};
+//! # struct Exec;
+//! # impl Mixin for Exec {
+//! #     type Config = NoConfig;
+//! type Step = mixin_sdk::steps::ExecStep;
+//! #     fn info() -> MixinInfo { MixinInfo::new("exec", "1.0.0") }
+//!
+//! fn run(input: RunInput<NoConfig, Self::Step>) -> Result<StepOutputs, MixinError> {
+//!     let outputs = mixin_sdk::steps::run_step(&input.step, &mut |command| {
+//!         command.run().map_err(|e| e.to_string())
+//!     })?;
+//!     Ok(outputs)
+//! }
+//! # }
+//! ```
+//!
+//! Commands are refused at build and lint time. Outside WebAssembly (your
+//! own `cargo test`), [`Command::run`] starts the process itself.
+//!
 //! # What the sandbox means for you
 //!
 //! - `std::fs`, `std::net` and `std::env` fail: pass what you need through

@@ -207,10 +207,40 @@ fn an_install_reads_every_kind_of_input_writes_every_kind_of_output_and_masks_se
     assert_eq!(output("user"), "ada");
     assert_eq!(output("report"), "checked the credentials\n");
     assert_eq!(output("secret-report"), "kube-SECRET-77");
+
+    // The next run gets the state as a CNAB runtime injects it: the
+    // porter-state output, base64, at /porter/state.tgz.
+    use base64::Engine as _;
+    let state = inputs.path().join("state.tgz");
+    let archive = std::fs::read(outputs.path().join("porter-state")).unwrap();
+    std::fs::write(
+        &state,
+        base64::engine::general_purpose::STANDARD.encode(archive),
+    )
+    .unwrap();
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&state, std::fs::Permissions::from_mode(0o666)).unwrap();
+    }
+    let (code, stdout, stderr) = image.run(
+        "upgrade",
+        &[
+            "-e",
+            "FIXTURE_TOKEN=tok-SECRET-42",
+            "-v",
+            &mount(&kubeconfig, "/home/nonroot/.kube/config"),
+            "-v",
+            &mount(&state, "/porter/state.tgz"),
+            "-v",
+            &mount(outputs.path(), "/cnab/app/outputs"),
+        ],
+    );
+    assert_eq!(code, 0, "stdout:\n{stdout}\nstderr:\n{stderr}");
+    assert!(stdout.contains("last time I said Howdy"), "{stdout}");
 }
 
 #[test]
-fn a_failing_action_exits_non_zero_naming_its_step() {
+fn missing_credentials_stop_the_action_before_any_step_runs() {
     if !engine_available() {
         return;
     }
