@@ -518,3 +518,30 @@ fn porter_debug_shows_steps_and_commands_masked() {
     assert!(stderr.contains("+ ./helpers.sh token *******"), "{stderr}");
     assert!(secrets_absent(&stderr), "{stderr}");
 }
+
+/// A manifest at schemaVersion 1.0.0-alpha.1 writes `{{ }}`; an output of an
+/// earlier run reaches a later action through its wiring parameter, as a
+/// CNAB runtime injects it.
+#[test]
+fn alpha_manifests_render_mustache_and_earlier_outputs_come_from_wiring_parameters() {
+    let manifest = "schemaVersion: 1.0.0-alpha.1\nname: alpha\nversion: 0.1.0\nregistry: localhost:5000\n\
+         mixins:\n  - exec\n\
+         outputs:\n  - name: greeted\n    type: string\n\
+         install:\n  - exec:\n      description: Greet\n      command: ./helpers.sh\n      arguments: [greet, '{{ installation.name }}']\n      outputs:\n        - name: greeted\n          regex: 'greeted (.*)'\n\
+         upgrade:\n  - exec:\n      description: Again\n      command: ./helpers.sh\n      arguments: [upgrade, '{{ bundle.outputs.greeted }}']\n\
+         uninstall:\n  - exec:\n      description: Bye\n      command: ./helpers.sh\n      arguments: [greet, '${ not.a.template }']\n";
+    let laid = Laid::build(home_with_exec(), manifest);
+    laid.run("install")
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("mine, world"));
+    laid.run("upgrade")
+        .env("PORTER_GREETED_OUTPUT", "the world")
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("upgraded from the world"));
+    laid.run("uninstall")
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("${ not.a.template }, world"));
+}
