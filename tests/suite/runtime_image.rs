@@ -1,16 +1,18 @@
 //! The invocation image runs its actions: `porter build` with porter's
-//! real runtime (this test binary's `porter`), then `docker run` of the
-//! image the way a CNAB runtime runs it (`CNAB_ACTION`, parameters and
-//! credentials as env variables and mounted files, `/cnab/app/outputs`
-//! mounted). Needs the engine, as image_build.rs does.
+//! real runtime (this test binary's `porter`, or the static build `cargo
+//! xtask install` stages), then `docker run` of the image the way a CNAB
+//! runtime runs it (`CNAB_ACTION`, parameters and credentials as env
+//! variables and mounted files, `/cnab/app/outputs` mounted). Needs the
+//! engine, as image_build.rs does; the busybox test also needs the static
+//! runtime (support.rs `static_runtime`) and Debian's busybox-static.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use crate::support::*;
 
-/// A bundle built into an image whose runtime is this build's porter;
-/// the image is removed when dropped.
+/// A bundle built into an image whose runtime is this build's porter (or
+/// another runtime); the image is removed when dropped.
 struct Image {
     home: tempfile::TempDir,
     dir: PathBuf,
@@ -19,16 +21,19 @@ struct Image {
 
 impl Image {
     fn build(from: &Path) -> Image {
+        Image::build_with(from, Path::new(env!("CARGO_BIN_EXE_porter")), |_| {})
+    }
+
+    /// The bundle at `from` with `runtime` staged; `edit` changes the
+    /// bundle's copy before the build.
+    fn build_with(from: &Path, runtime: &Path, edit: impl FnOnce(&Path)) -> Image {
         let home = home_with_exec();
         let runtimes = home.path().join("runtimes");
         std::fs::create_dir_all(&runtimes).unwrap();
-        std::fs::copy(
-            env!("CARGO_BIN_EXE_porter"),
-            runtimes.join("porter-runtime"),
-        )
-        .unwrap();
+        std::fs::copy(runtime, runtimes.join("porter-runtime")).unwrap();
         let dir = home.path().join("bundle");
         copy_tree(from, &dir);
+        edit(&dir);
         // A name of its own, so parallel tests never share an image.
         let manifest = std::fs::read_to_string(dir.join("porter.yaml")).unwrap();
         let name = format!("porter-run-{}-{}", std::process::id(), unique());
@@ -256,4 +261,232 @@ fn missing_credentials_stop_the_action_before_any_step_runs() {
     );
     assert!(stderr.contains("nothing was run"), "{stderr}");
     assert!(stdout.is_empty(), "{stdout}");
+}
+
+/// A base image with a static busybox and nothing else: no glibc, no
+/// useradd (made from Debian's busybox-static, `docker import`ed under a
+/// tag of its own); removed when dropped.
+struct BusyboxBase {
+    tag: String,
+}
+
+impl BusyboxBase {
+    fn make() -> BusyboxBase {
+        use std::os::unix::fs::{PermissionsExt, symlink};
+        let busybox = Path::new("/bin/busybox");
+        let bytes = std::fs::read(busybox).unwrap_or_else(|e| {
+            panic!(
+                "cannot read /bin/busybox ({e}): install Debian's busybox-static (bash .ci/setup)"
+            )
+        });
+        assert!(
+            !needs_interpreter(&bytes),
+            "/bin/busybox is dynamically linked: install Debian's busybox-static, not busybox \
+             (bash .ci/setup)"
+        );
+        let root = tempfile::tempdir().unwrap();
+        let at = |relative: &str| root.path().join(relative);
+        for dir in [
+            "bin", "sbin", "usr/bin", "usr/sbin", "etc", "home", "root", "tmp",
+        ] {
+            std::fs::create_dir_all(at(dir)).unwrap();
+        }
+        std::fs::set_permissions(at("tmp"), std::fs::Permissions::from_mode(0o1777)).unwrap();
+        std::fs::copy(busybox, at("bin/busybox")).unwrap();
+        let applets = Command::new(busybox).arg("--list-full").output().unwrap();
+        assert!(applets.status.success(), "busybox --list-full failed");
+        for applet in String::from_utf8(applets.stdout).unwrap().lines() {
+            let link = at(applet);
+            if !link.exists() {
+                std::fs::create_dir_all(link.parent().unwrap()).unwrap();
+                symlink("/bin/busybox", link).unwrap();
+            }
+        }
+        std::fs::write(at("etc/passwd"), "root:x:0:0:root:/root:/bin/sh\n").unwrap();
+        std::fs::write(at("etc/group"), "root:x:0:\n").unwrap();
+        // Porter's init section runs `useradd ${BUNDLE_USER} -m -u
+        // ${BUNDLE_UID} -g ${BUNDLE_GID} -o`; busybox has no useradd, and
+        // Debian's busybox-static no adduser either, so this shim does what
+        // that line needs: the user's passwd entry and home directory.
+        let useradd = at("usr/sbin/useradd");
+        std::fs::write(
+            &useradd,
+            r#"#!/bin/sh
+# useradd NAME -m -u UID -g GID -o, as Porter's Dockerfile init section runs it.
+set -e
+name= uid= gid=0
+while [ $# -gt 0 ]; do
+    case "$1" in
+        -u) uid=$2; shift 2 ;;
+        -g) gid=$2; shift 2 ;;
+        -m|-o) shift ;;
+        -*) echo "useradd (test shim): unsupported option $1" >&2; exit 2 ;;
+        *) name=$1; shift ;;
+    esac
+done
+[ -n "$name" ] && [ -n "$uid" ] || { echo "usage: useradd NAME -u UID [-g GID] [-m] [-o]" >&2; exit 2; }
+echo "$name:x:$uid:$gid::/home/$name:/bin/sh" >> /etc/passwd
+mkdir -p "/home/$name"
+chown "$uid:$gid" "/home/$name"
+"#,
+        )
+        .unwrap();
+        std::fs::set_permissions(&useradd, std::fs::Permissions::from_mode(0o755)).unwrap();
+
+        let tag = format!("porter-test-busybox:{}-{}", std::process::id(), unique());
+        let mut tar = Command::new("tar")
+            .args(["--numeric-owner", "--owner=0", "--group=0", "-C"])
+            .arg(root.path())
+            .args(["-cf", "-", "."])
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let import = Command::new("docker")
+            .args(["import", "-", &tag])
+            .stdin(tar.stdout.take().unwrap())
+            .output()
+            .unwrap();
+        assert!(
+            tar.wait().unwrap().success(),
+            "tar of the busybox root failed"
+        );
+        assert!(
+            import.status.success(),
+            "docker import failed: {}",
+            String::from_utf8_lossy(&import.stderr)
+        );
+        BusyboxBase { tag }
+    }
+}
+
+impl Drop for BusyboxBase {
+    fn drop(&mut self) {
+        let _ = docker(&["image", "rm", "--force", &self.tag]);
+    }
+}
+
+/// Whether an ELF64 executable names a program interpreter (ld-linux):
+/// a PT_INTERP program header, what a dynamically linked binary has.
+fn needs_interpreter(elf: &[u8]) -> bool {
+    const PT_INTERP: u32 = 3;
+    assert!(
+        elf.starts_with(b"\x7fELF\x02\x01"),
+        "not a little-endian ELF64 file"
+    );
+    let u16_at = |at: usize| u16::from_le_bytes(elf[at..at + 2].try_into().unwrap()) as usize;
+    let phoff = u64::from_le_bytes(elf[0x20..0x28].try_into().unwrap()) as usize;
+    let (entry_size, count) = (u16_at(0x36), u16_at(0x38));
+    (0..count).any(|i| {
+        let at = phoff + i * entry_size;
+        u32::from_le_bytes(elf[at..at + 4].try_into().unwrap()) == PT_INTERP
+    })
+}
+
+/// `docker run --rm` of `image` with `args` after it, as (exit code, stdout, stderr).
+fn docker_run(before: &[&str], image: &str, after: &[&str]) -> (i32, String, String) {
+    let out = Command::new("docker")
+        .args(["run", "--rm"])
+        .args(before)
+        .arg(image)
+        .args(after)
+        .output()
+        .unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn the_static_runtime_runs_a_bundle_whose_template_starts_from_a_base_without_glibc() {
+    if !engine_available() {
+        return;
+    }
+    let Some(runtime) = static_runtime() else {
+        return;
+    };
+    assert!(
+        !needs_interpreter(&std::fs::read(&runtime).unwrap()),
+        "{} is dynamically linked",
+        runtime.display()
+    );
+    assert!(needs_interpreter(
+        &std::fs::read(env!("CARGO_BIN_EXE_porter")).unwrap()
+    ));
+    let base = BusyboxBase::make();
+
+    // The base has no C library at all: a porter linked against glibc
+    // cannot start there (the kernel finds no ld-linux), the static one can.
+    let glibc_porter = mount(Path::new(env!("CARGO_BIN_EXE_porter")), "/porter:ro");
+    let (code, _, stderr) = docker_run(
+        &["-v", &glibc_porter, "--entrypoint", "/porter"],
+        &base.tag,
+        &["--version"],
+    );
+    assert_ne!(code, 0, "the glibc porter ran on busybox: {stderr}");
+    assert!(stderr.contains("no such file or directory"), "{stderr}");
+    let static_porter = mount(&runtime, "/porter:ro");
+    let (code, stdout, stderr) = docker_run(
+        &["-v", &static_porter, "--entrypoint", "/porter"],
+        &base.tag,
+        &["--version"],
+    );
+    assert_eq!(code, 0, "stdout:\n{stdout}\nstderr:\n{stderr}");
+
+    let image = Image::build_with(
+        &workspace_root().join("tests/fixtures/runtime-busybox"),
+        &runtime,
+        |dir| {
+            let template = dir.join("Dockerfile.tmpl");
+            let text = std::fs::read_to_string(&template).unwrap();
+            let text = text.replace(
+                "FROM porter-test-busybox-base",
+                &format!("FROM {}", base.tag),
+            );
+            std::fs::write(template, text).unwrap();
+        },
+    );
+
+    // What the image has: busybox, porter's runtime, no glibc anywhere.
+    let (code, stdout, stderr) = docker_run(
+        &["--entrypoint", "/bin/busybox"],
+        &image.reference,
+        &[
+            "find",
+            "/",
+            "-xdev",
+            "(",
+            "-name",
+            "libc.so*",
+            "-o",
+            "-name",
+            "ld-linux*",
+            ")",
+        ],
+    );
+    assert_eq!(code, 0, "stdout:\n{stdout}\nstderr:\n{stderr}");
+    assert_eq!(stdout.trim(), "", "the image has a C library");
+
+    let outputs = writable_dir();
+    let (code, stdout, stderr) = image.run(
+        "install",
+        &[
+            "-e",
+            "GREETING=Howdy",
+            "-v",
+            &mount(outputs.path(), "/cnab/app/outputs"),
+        ],
+    );
+    assert_eq!(code, 0, "stdout:\n{stdout}\nstderr:\n{stderr}");
+    assert!(stdout.contains("Howdy, world"), "{stdout}");
+    assert!(stdout.contains("no glibc here"), "{stdout}");
+    assert_eq!(
+        std::fs::read_to_string(outputs.path().join("greeted")).unwrap(),
+        "world"
+    );
+
+    let (code, stdout, stderr) = image.run("uninstall", &[]);
+    assert_eq!(code, 0, "stdout:\n{stdout}\nstderr:\n{stderr}");
+    assert!(stdout.contains("Goodbye, world"), "{stdout}");
 }

@@ -466,6 +466,35 @@ pub fn engine_available() -> bool {
     true
 }
 
+/// The static (musl) build of porter, the runtime `cargo xtask install`
+/// stages: `cargo xtask test` builds it and says where in
+/// `PORTER_TEST_STATIC_RUNTIME`. `None` only when
+/// `PORTER_TEST_WITHOUT_STATIC_RUNTIME` is set; missing is a failure.
+pub fn static_runtime() -> Option<PathBuf> {
+    if std::env::var_os("PORTER_TEST_WITHOUT_STATIC_RUNTIME").is_some() {
+        eprintln!(
+            "PORTER_TEST_WITHOUT_STATIC_RUNTIME is set: skipping a test that needs the static runtime"
+        );
+        return None;
+    }
+    // Relative to the workspace, the tests' directory being the package's.
+    let path = std::env::var_os("PORTER_TEST_STATIC_RUNTIME").map(|p| workspace_root().join(p));
+    let Some(path) = path else {
+        panic!(
+            "PORTER_TEST_STATIC_RUNTIME is not set: run the tests with `cargo xtask test`, which \
+             builds porter for x86_64-unknown-linux-musl and sets it (or build it with `cargo \
+             xtask runtime` and set PORTER_TEST_STATIC_RUNTIME=target/x86_64-unknown-linux-musl/\
+             debug/porter), or set PORTER_TEST_WITHOUT_STATIC_RUNTIME=1 to skip these tests"
+        )
+    };
+    assert!(
+        path.is_file(),
+        "PORTER_TEST_STATIC_RUNTIME names {}, which does not exist: run `cargo xtask runtime`",
+        path.display()
+    );
+    Some(path)
+}
+
 /// `docker ARGS`, its stdout when it succeeds.
 pub fn docker(args: &[&str]) -> Option<String> {
     let out = std::process::Command::new("docker")

@@ -13,14 +13,25 @@ mod bench_runtime;
 const WASM_TARGET: &str = "wasm32-wasip2";
 /// Cargo profile for shipped components (size-optimised; see Cargo.toml).
 const MIXIN_PROFILE: &str = "mixin";
+/// The runtime the invocation image (linux/amd64, as Porter's) carries is
+/// porter built for musl: one static binary that runs on any Linux base
+/// image, glibc or not.
+const RUNTIME_TARGET: &str = "x86_64-unknown-linux-musl";
+/// Where `cargo xtask test` tells the tests the static runtime is.
+const STATIC_RUNTIME_VAR: &str = "PORTER_TEST_STATIC_RUNTIME";
+/// Set, the tests that need the static runtime are skipped and it is not built.
+const WITHOUT_STATIC_RUNTIME_VAR: &str = "PORTER_TEST_WITHOUT_STATIC_RUNTIME";
 
 const HELP: &str = "\
 cargo xtask <task>
 
   mixins        build every crate under mixins/ to target/mixins/<name>.wasm
   test-mixins   build the test guests under tests/guests/ to target/test-mixins/
-  install       install `porter` (cargo install), its runtime and every mixin into PORTER_HOME
-  test          build all wasm components, then run the test suite (nextest)
+  install       install `porter` (cargo install), its static runtime (porter built for musl,
+                release) and every mixin into PORTER_HOME
+  runtime       build the static runtime (debug) to target/x86_64-unknown-linux-musl/debug/porter
+  test          build all wasm components and the static runtime (debug), then run the test
+                suite (nextest) with PORTER_TEST_STATIC_RUNTIME set to it
   bench         build the components, then run the benchmarks (numbers for BENCHMARKS.md):
                 a hook call (cargo bench), and porter build --no-image with 1/4/16 mixins
   bench-build   only the porter build --no-image benchmark, on the release binary as built
@@ -37,6 +48,7 @@ fn main() -> Result<()> {
         "mixins" => build_components(&root, "mixins", "mixins").map(drop),
         "test-mixins" => build_components(&root, "tests/guests", "test-mixins").map(drop),
         "install" => install(&root),
+        "runtime" => build_static_runtime(&root, Profile::Debug).map(drop),
         "test" => {
             build_components(&root, "mixins", "mixins")?;
             build_components(&root, "tests/guests", "test-mixins")?;
@@ -46,6 +58,18 @@ fn main() -> Result<()> {
             nextest
                 .current_dir(&root)
                 .args(["nextest", "run", "--workspace", "--no-fail-fast"]);
+            // The image tests run the runtime porter ships on a base without
+            // glibc: they are given the static build (debug: quicker to build,
+            // and the tests need no speed from it).
+            if std::env::var_os(WITHOUT_STATIC_RUNTIME_VAR).is_some() {
+                eprintln!(
+                    "{WITHOUT_STATIC_RUNTIME_VAR} is set: not building the static runtime; \
+                     the tests that need it are skipped"
+                );
+            } else {
+                let runtime = build_static_runtime(&root, Profile::Debug)?;
+                nextest.env(STATIC_RUNTIME_VAR, runtime);
+            }
             for guest in crate_names(&root.join("tests/guests"))? {
                 nextest.args(["--exclude", &guest]);
             }
@@ -106,7 +130,7 @@ fn cargo() -> String {
 /// Builds every crate under `crates_dir` as a wasm32-wasip2 component and
 /// copies each to `target/<out_dir>/<crate>.wasm`.
 fn build_components(root: &Path, crates_dir: &str, out_dir: &str) -> Result<Vec<PathBuf>> {
-    ensure_wasm_target()?;
+    ensure_target(WASM_TARGET)?;
     let crates = crate_names(&root.join(crates_dir))?;
     if crates.is_empty() {
         bail!("no crates under {crates_dir}/");
@@ -185,7 +209,8 @@ fn check_component(path: &Path) -> Result<()> {
     Ok(())
 }
 
-fn ensure_wasm_target() -> Result<()> {
+/// Adds `target` with rustup when it is missing.
+fn ensure_target(target: &str) -> Result<()> {
     let installed = Command::new("rustup")
         .args(["target", "list", "--installed"])
         .output();
@@ -193,13 +218,13 @@ fn ensure_wasm_target() -> Result<()> {
         Ok(out)
             if String::from_utf8_lossy(&out.stdout)
                 .lines()
-                .any(|l| l.trim() == WASM_TARGET) =>
+                .any(|l| l.trim() == target) =>
         {
             Ok(())
         }
         Ok(_) => {
-            eprintln!("adding the {WASM_TARGET} target (rustup target add {WASM_TARGET})");
-            run(Command::new("rustup").args(["target", "add", WASM_TARGET]))
+            eprintln!("adding the {target} target (rustup target add {target})");
+            run(Command::new("rustup").args(["target", "add", target]))
         }
         // Without rustup the toolchain must already have the target.
         Err(_) => Ok(()),
@@ -213,8 +238,10 @@ fn install(root: &Path) -> Result<()> {
         .args(["install", "--locked", "--path", "host", "--target-dir"])
         .arg(root.join("target")))?;
     let porter = which_porter();
-    // Porter's layout: the runtime the invocation image carries is a copy
-    // of porter itself (linux/amd64), in PORTER_HOME/runtimes.
+    // Porter's layout: the runtime the invocation image carries is porter
+    // itself, in PORTER_HOME/runtimes; ours is the static (musl) build, so
+    // it runs on any Linux base image a custom template starts FROM.
+    let runtime = build_static_runtime(root, Profile::Release)?;
     let home = std::env::var_os("PORTER_HOME")
         .filter(|v| !v.is_empty())
         .map(PathBuf::from)
@@ -225,12 +252,12 @@ fn install(root: &Path) -> Result<()> {
     // A new file renamed into place: builds hard-link the runtime into
     // their .cnab/, so it must never be rewritten in place.
     let staged = runtimes.join(".porter-runtime.new");
-    std::fs::copy(&porter, &staged)
+    std::fs::copy(&runtime, &staged)
         .and_then(|_| std::fs::rename(&staged, runtimes.join("porter-runtime")))
         .with_context(|| {
             format!(
                 "cannot copy {} into {}",
-                porter.display(),
+                runtime.display(),
                 runtimes.display()
             )
         })?;
@@ -242,6 +269,65 @@ fn install(root: &Path) -> Result<()> {
             .arg(&wasm))?;
     }
     Ok(())
+}
+
+#[derive(Clone, Copy)]
+enum Profile {
+    Debug,
+    Release,
+}
+
+/// Builds porter for [`RUNTIME_TARGET`] (static: musl links it in) and
+/// returns the binary's path. Crates with C in them (ring) need a musl C
+/// compiler: Debian's musl-tools (`.ci/setup` installs it).
+fn build_static_runtime(root: &Path, profile: Profile) -> Result<PathBuf> {
+    ensure_target(RUNTIME_TARGET)?;
+    if Command::new("musl-gcc").arg("--version").output().is_err() {
+        bail!(
+            "musl-gcc is missing: the static runtime ({RUNTIME_TARGET}) compiles C (ring) with it; \
+             install Debian's musl-tools (`bash .ci/setup` does)"
+        );
+    }
+    let mut build = Command::new(cargo());
+    build.current_dir(root).args([
+        "build",
+        "--locked",
+        "-p",
+        "porter",
+        "--bin",
+        "porter",
+        "--target",
+        RUNTIME_TARGET,
+    ]);
+    if let Profile::Release = profile {
+        build.arg("--release");
+    }
+    // What ships in images is built with the target's defaults, as the
+    // components are (host RUSTFLAGS such as coverage would change it).
+    build
+        .env_remove("RUSTFLAGS")
+        .env_remove("CARGO_ENCODED_RUSTFLAGS");
+    run(&mut build)?;
+    let target_dir = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| root.join("target"));
+    let dir = match profile {
+        Profile::Debug => "debug",
+        Profile::Release => "release",
+    };
+    let binary = target_dir.join(RUNTIME_TARGET).join(dir).join("porter");
+    if !binary.is_file() {
+        bail!(
+            "cargo built porter for {RUNTIME_TARGET} but {} is missing",
+            binary.display()
+        );
+    }
+    eprintln!(
+        "  {} ({} MiB)",
+        binary.strip_prefix(root).unwrap_or(&binary).display(),
+        std::fs::metadata(&binary)?.len() / (1024 * 1024)
+    );
+    Ok(binary)
 }
 
 /// The `porter` that `cargo install` just wrote.
