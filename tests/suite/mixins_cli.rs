@@ -13,7 +13,7 @@ fn version_names_porter_and_its_mixin_contract() {
         .success()
         .stdout(
             predicate::str::starts_with("porter ")
-                .and(predicate::str::contains("porter:mixin@1.0.0")),
+                .and(predicate::str::contains("porter:mixin@1.1.0")),
         );
 }
 
@@ -38,7 +38,7 @@ fn install_then_list_shows_version_digest_and_source() {
     assert_eq!(exec["name"], "exec");
     assert_eq!(exec["version"], "1.0.0");
     assert_eq!(exec["digest"], digest.as_str());
-    assert_eq!(exec["apiVersion"], "1.0.0");
+    assert_eq!(exec["apiVersion"], "1.1.0");
     assert_eq!(exec["author"], "Porter Authors");
     assert_eq!(
         exec["source"],

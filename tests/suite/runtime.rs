@@ -412,6 +412,9 @@ fn a_mixin_cannot_run_a_command_at_build_time() {
 #[test]
 fn a_mixin_of_the_1_0_contract_builds_and_says_it_has_no_runtime() {
     let home = home_with_exec_and("classic");
+    let listed = list_json(home.path());
+    let classic = listed.iter().find(|m| m["name"] == "classic").unwrap();
+    assert_eq!(classic["apiVersion"], "1.0.0", "{classic}");
     let manifest = "schemaVersion: 1.0.1\nname: classic-run\nversion: 0.1.0\nregistry: localhost:5000\n\
          mixins:\n  - exec\n  - classic\n\
          install:\n  - classic:\n      description: Old\n      anything: goes\n\
