@@ -9,9 +9,8 @@
 //! runtime's overhead.
 //!
 //! Needs the engine and base image `.ci/docker-setup` provides; the task
-//! builds the release binary and the components. The image carries the
-//! static runtime (target/x86_64-unknown-linux-musl/release/porter) when
-//! it is built, else the release `porter`.
+//! builds the release binary, the static runtime the image carries
+//! (target/x86_64-unknown-linux-musl/release/porter) and the components.
 
 use std::path::Path;
 use std::process::{Command, Stdio};

@@ -97,6 +97,7 @@ fn main() -> Result<()> {
         }
         "bench-runtime" => {
             build_for_benches(&root)?;
+            build_static_runtime(&root, Profile::Release)?;
             bench_runtime::run(&root)
         }
         "" | "help" | "-h" | "--help" => {
