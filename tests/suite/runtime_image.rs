@@ -139,6 +139,7 @@ fn the_example_bundle_installs_runs_its_custom_action_and_uninstalls() {
     );
     assert_eq!(code, 0, "stdout:\n{stdout}\nstderr:\n{stderr}");
     assert!(stdout.contains("Howdy, world"), "{stdout}");
+    assert!(stdout.contains("signed in with *******"), "{stdout}");
     assert!(
         !stdout.contains("tok-SECRET-42") && !stderr.contains("tok-SECRET-42"),
         "{stdout}\n{stderr}"
@@ -147,6 +148,11 @@ fn the_example_bundle_installs_runs_its_custom_action_and_uninstalls() {
         std::fs::read_to_string(outputs.path().join("greeted")).unwrap(),
         "world"
     );
+
+    // The token is optional: without it, the step runs all the same.
+    let (code, stdout, stderr) = image.run("install", &["-e", "GREETING=Howdy"]);
+    assert_eq!(code, 0, "stdout:\n{stdout}\nstderr:\n{stderr}");
+    assert!(!stdout.contains("signed in"), "{stdout}");
 
     let (code, stdout, stderr) = image.run("status", &[]);
     assert_eq!(code, 0, "stdout:\n{stdout}\nstderr:\n{stderr}");

@@ -182,7 +182,13 @@ pub fn resolve(
                 inputs.parameters.insert(name.clone(), value);
             }
             None if param["required"] == true => problems.push(missing()),
-            None => {}
+            // As Porter: an optional parameter without a value renders as
+            // nothing.
+            None => {
+                inputs
+                    .parameters
+                    .insert(name.clone(), Value::String(String::new()));
+            }
         }
     }
 
@@ -204,7 +210,11 @@ pub fn resolve(
                 name: name.clone(),
                 where_: describe(cred),
             })),
-            None => {}
+            // As Porter: an optional credential that was not given renders
+            // as nothing (Porter reads its unset variable as "").
+            None => {
+                inputs.credentials.insert(name.clone(), String::new());
+            }
         }
     }
     if problems.is_empty() {
@@ -351,6 +361,7 @@ mod tests {
         assert_eq!(inputs.files["cfg"], b"hello file");
         assert_eq!(env.files.borrow()["/cnab/app/cfg"], b"hello file");
         assert_eq!(inputs.credentials["token"], "tok");
+        // kube does not apply to install.
         assert!(!inputs.credentials.contains_key("kube"));
         assert_eq!(inputs.sensitive, ["s3cret", "tok"]);
 

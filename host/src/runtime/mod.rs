@@ -172,6 +172,7 @@ pub fn run(options: &RunOptions, env: &dyn Environment) -> Result<Vec<String>, R
         let result = (|| -> Result<BTreeMap<String, Vec<u8>>, String> {
             let vars = Variables {
                 bundle: &bundle,
+                images: &manifest.images,
                 inputs: &inputs,
                 outputs: &outputs,
                 installation: &options.installation,

@@ -9,10 +9,15 @@ use std::collections::BTreeMap;
 
 use serde_json::Value;
 
+use crate::manifest::model::Image;
+
 use super::inputs::{Inputs, text_of};
 
 pub struct Variables<'a> {
     pub bundle: &'a Value,
+    /// porter.yaml's `images` (Porter reads them from the manifest, with
+    /// the digest bundle.json resolved).
+    pub images: &'a BTreeMap<String, Image>,
     pub inputs: &'a Inputs,
     /// Outputs of the steps run so far, by name.
     pub outputs: &'a BTreeMap<String, Vec<u8>>,
@@ -79,9 +84,104 @@ impl Variables<'_> {
         }
     }
 
+    /// `bundle.images.<alias>.<field>`, Porter's camel-cased fields.
     fn image(&self, alias: &str, field: &str) -> Option<String> {
-        let image = self.bundle["images"].get(alias)?;
-        let value = image.get(field)?;
-        Some(text_of(value))
+        let image = self.images.get(alias)?;
+        let resolved = self.bundle["images"][alias]["contentDigest"]
+            .as_str()
+            .filter(|d| !d.is_empty());
+        Some(match field {
+            "description" => image.description.clone(),
+            "imageType" => image.image_type.clone(),
+            "repository" => image.repository.clone(),
+            "digest" => resolved.unwrap_or(&image.digest).to_string(),
+            "size" => image.size.to_string(),
+            "mediaType" => image.media_type.clone(),
+            "labels" => serde_json::to_string(&image.labels).unwrap_or_default(),
+            "tag" => image.tag.clone(),
+            _ => return None,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_kind_of_variable_has_its_value() {
+        let bundle = serde_json::json!({
+            "name": "hello", "version": "0.1.0", "description": "Says hello",
+            "invocationImages": [{"image": "localhost:5000/hello:porter-abc"}],
+            "images": {"app": {"image": "example.com/app:v1", "contentDigest": "sha256:feed"}},
+            "custom": {"team": {"owner": "ada"}},
+        });
+        let mut images = BTreeMap::new();
+        images.insert(
+            "app".to_string(),
+            Image {
+                description: "the app".into(),
+                image_type: "docker".into(),
+                repository: "example.com/app".into(),
+                digest: String::new(),
+                size: 0,
+                media_type: String::new(),
+                labels: BTreeMap::new(),
+                tag: "v1".into(),
+            },
+        );
+        let mut inputs = Inputs::default();
+        inputs
+            .parameters
+            .insert("port".into(), serde_json::json!(8080));
+        inputs
+            .parameters
+            .insert("porter-db-output".into(), "db.local".into());
+        inputs
+            .parameters
+            .insert("porter-mysql-password-dep-output".into(), "pw".into());
+        inputs.credentials.insert("token".into(), "tok".into());
+        let mut outputs = BTreeMap::new();
+        outputs.insert("step".to_string(), b"from a step".to_vec());
+        let env = |name: &str| (name == "HOME").then(|| "/home/nonroot".to_string());
+        let vars = Variables {
+            bundle: &bundle,
+            images: &images,
+            inputs: &inputs,
+            outputs: &outputs,
+            installation: "mine",
+            namespace: "team",
+            env: &env,
+        };
+        let cases = [
+            ("installation.name", "mine"),
+            ("installation.namespace", "team"),
+            ("env.HOME", "/home/nonroot"),
+            ("bundle.parameters.port", "8080"),
+            ("bundle.credentials.token", "tok"),
+            ("bundle.outputs.step", "from a step"),
+            ("bundle.outputs.db", "db.local"),
+            ("bundle.dependencies.mysql.outputs.password", "pw"),
+            ("bundle.dependencies.mysql.name", "mysql"),
+            ("bundle.images.app.repository", "example.com/app"),
+            ("bundle.images.app.tag", "v1"),
+            ("bundle.images.app.digest", "sha256:feed"),
+            ("bundle.name", "hello"),
+            ("bundle.version", "0.1.0"),
+            ("bundle.description", "Says hello"),
+            ("bundle.installerImage", "localhost:5000/hello:porter-abc"),
+            ("bundle.custom.team.owner", "ada"),
+        ];
+        for (name, value) in cases {
+            assert_eq!(vars.lookup(name).as_deref(), Some(value), "{name}");
+        }
+        for missing in [
+            "bundle.parameters.nope",
+            "bundle.images.app.nope",
+            "env.NOPE",
+            "nope",
+        ] {
+            assert_eq!(vars.lookup(missing), None, "{missing}");
+        }
     }
 }
