@@ -30,19 +30,8 @@ impl Mixin for Hostile {
             "none" => {
                 out.line("# hostile mixin behaved");
             }
-            "loop" => {
-                let mut n: u64 = 0;
-                loop {
-                    n = std::hint::black_box(n.wrapping_add(1));
-                }
-            }
-            "memory" => {
-                let mut hoard: Vec<Vec<u8>> = Vec::new();
-                loop {
-                    hoard.push(vec![0xAB; 1 << 20]);
-                    std::hint::black_box(&hoard);
-                }
-            }
+            "loop" => spin(),
+            "memory" => hoard(),
             "panic" => panic!("hostile mixin panicked on purpose"),
             "stack" => {
                 #[allow(unconditional_recursion)]
@@ -173,19 +162,8 @@ impl Mixin for Hostile {
                     .outputs
                     .push(("said".into(), OutputValue::Bytes(out.stdout)));
             }
-            "loop" => {
-                let mut n: u64 = 0;
-                loop {
-                    n = std::hint::black_box(n.wrapping_add(1));
-                }
-            }
-            "memory" => {
-                let mut hoard: Vec<Vec<u8>> = Vec::new();
-                loop {
-                    hoard.push(vec![0xAB; 1 << 20]);
-                    std::hint::black_box(&hoard);
-                }
-            }
+            "loop" => spin(),
+            "memory" => hoard(),
             "huge-output" => {
                 outputs
                     .outputs
@@ -215,6 +193,23 @@ impl Mixin for Hostile {
             other => return Err(MixinError::unsupported(format!("unknown attack {other}"))),
         }
         Ok(outputs)
+    }
+}
+
+/// Never returns: only the deadline stops it.
+fn spin() -> ! {
+    let mut n: u64 = 0;
+    loop {
+        n = std::hint::black_box(n.wrapping_add(1));
+    }
+}
+
+/// Allocates until the memory cap stops it.
+fn hoard() -> ! {
+    let mut hoard: Vec<Vec<u8>> = Vec::new();
+    loop {
+        hoard.push(vec![0xAB; 1 << 20]);
+        std::hint::black_box(&hoard);
     }
 }
 
