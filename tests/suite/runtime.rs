@@ -548,3 +548,29 @@ fn alpha_manifests_render_mustache_and_earlier_outputs_come_from_wiring_paramete
         .success()
         .stdout(predicate::str::contains("${ not.a.template }, world"));
 }
+
+/// A parameter without a default is required: without it nothing runs, and
+/// the message says where the CNAB runtime should have put it. Porter's
+/// client names the installation's namespace in PORTER_INSTALLATION_NAMESPACE.
+#[test]
+fn a_missing_required_parameter_stops_the_run_before_any_step() {
+    let manifest = "schemaVersion: 1.0.1\nname: needy\nversion: 0.1.0\nregistry: localhost:5000\n\
+         mixins:\n  - exec\n\
+         parameters:\n  - name: port\n    type: integer\n\
+         install:\n  - exec:\n      description: Serve\n      command: ./helpers.sh\n      arguments: [state, '${ bundle.parameters.port } in ${ installation.namespace }']\n\
+         uninstall:\n  - exec:\n      description: Bye\n      command: ./helpers.sh\n      arguments: [greet, Bye]\n";
+    let laid = Laid::build(home_with_exec(), manifest);
+    laid.run("install")
+        .assert()
+        .failure()
+        .stdout(predicate::str::is_empty())
+        .stderr(predicate::str::contains(
+            "required parameter port has no value (set the env variable PORT)",
+        ));
+    laid.run("install")
+        .env("PORT", "8080")
+        .env("PORTER_INSTALLATION_NAMESPACE", "team-a")
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("status: 8080 in team-a"));
+}

@@ -49,6 +49,15 @@ pub fn run(command: RunCommand) -> Result<()> {
         })
         .unwrap_or_else(|| PathBuf::from("."));
     let var = |name: &str| std::env::var(name).unwrap_or_default();
+    // A CNAB runtime sets CNAB_INSTALLATION_NAME; Porter's client sets its
+    // own PORTER_INSTALLATION_* too, and is the only one with a namespace.
+    let first = |names: [&str; 2]| {
+        names
+            .iter()
+            .map(|name| var(name))
+            .find(|value| !value.is_empty())
+            .unwrap_or_default()
+    };
     let options = RunOptions {
         mixins_dir: app_dir.join("mixins"),
         app_dir,
@@ -56,8 +65,11 @@ pub fn run(command: RunCommand) -> Result<()> {
         bundle_json: command.bundle,
         outputs_dir: command.outputs_dir,
         action: command.action.unwrap_or_else(|| var("CNAB_ACTION")),
-        installation: var("CNAB_INSTALLATION_NAME"),
-        namespace: var("CNAB_INSTALLATION_NAMESPACE"),
+        installation: first(["CNAB_INSTALLATION_NAME", "PORTER_INSTALLATION_NAME"]),
+        namespace: first([
+            "PORTER_INSTALLATION_NAMESPACE",
+            "CNAB_INSTALLATION_NAMESPACE",
+        ]),
         command_timeout: Duration::from_secs(command.command_timeout),
         mixin_timeout: Duration::from_secs(command.mixin_timeout),
     };
