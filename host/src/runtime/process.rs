@@ -108,6 +108,21 @@ impl HostCommands for Processes {
         if let Some(parent) = target.parent() {
             std::fs::create_dir_all(parent)
                 .map_err(|e| CommandRefusal::Failed(format!("{}: {e}", parent.display())))?;
+            // A symlink on the way (a directory in the image linking out)
+            // must not carry the write outside the bundle directory.
+            let (Ok(real_parent), Ok(real_root)) =
+                (parent.canonicalize(), self.app_dir.canonicalize())
+            else {
+                return Err(CommandRefusal::Failed(format!("{path}: cannot resolve it")));
+            };
+            let linked_file =
+                std::fs::symlink_metadata(&target).is_ok_and(|m| m.file_type().is_symlink());
+            if !real_parent.starts_with(&real_root) || linked_file {
+                return Err(CommandRefusal::NotAllowed(format!(
+                    "{path}: a symlink leads out of the bundle directory; \
+                     a mixin may write files only under it"
+                )));
+            }
         }
         std::fs::write(&target, contents)
             .map_err(|e| CommandRefusal::Failed(format!("{}: {e}", target.display())))
@@ -206,6 +221,33 @@ mod tests {
         assert_eq!(inside(root, "a/../../x"), None);
         assert_eq!(inside(root, "/etc/passwd"), None);
         assert_eq!(inside(root, "."), None);
+    }
+
+    #[test]
+    fn a_write_through_a_symlink_out_of_the_bundle_is_refused() {
+        let outside = tempfile::tempdir().unwrap();
+        let app = tempfile::tempdir().unwrap();
+        std::os::unix::fs::symlink(outside.path(), app.path().join("out")).unwrap();
+        std::os::unix::fs::symlink(outside.path().join("f"), app.path().join("f")).unwrap();
+        let mut p = Processes {
+            app_dir: app.path().to_path_buf(),
+            masker: Arc::new(Masker::default()),
+            timeout: Duration::from_secs(5),
+            debug: false,
+        };
+        for path in ["out/vars.json", "f"] {
+            let refused = p.write_file(path, b"x");
+            assert!(
+                matches!(refused, Err(CommandRefusal::NotAllowed(_))),
+                "{path}: {refused:?}"
+            );
+        }
+        assert!(std::fs::read_dir(outside.path()).unwrap().next().is_none());
+        p.write_file("tf/vars.json", b"{}").unwrap();
+        assert_eq!(
+            std::fs::read(app.path().join("tf/vars.json")).unwrap(),
+            b"{}"
+        );
     }
 
     #[test]
