@@ -11,6 +11,10 @@ macro_rules! app_dir {
     };
 }
 
+/// Porter's part of the image: the bundle directory, bundle.json, the
+/// Dockerfile it was built with.
+pub const CNAB_DIR: &str = "/cnab";
+
 /// The bundle's directory in the image (Porter's `BUNDLE_DIR`); relative
 /// paths in porter.yaml are resolved against it.
 pub const APP_DIR: &str = app_dir!();

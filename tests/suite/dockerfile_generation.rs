@@ -12,8 +12,8 @@ use std::collections::BTreeSet;
 
 use crate::support::fixture;
 use porter::dockerfile::{
-    self, DEFAULT_TEMPLATE, DockerfileError, MixinLines, Options, Template, buildkit_only_syntax,
-    custom_arg_name, declared_custom_args,
+    self, ContextLayout, DEFAULT_TEMPLATE, DockerfileError, Generated, MixinLines, Options,
+    Template, buildkit_only_syntax, custom_arg_name, declared_custom_args,
 };
 
 fn read(relative: &str) -> String {
@@ -62,6 +62,10 @@ fn custom(text: &str) -> Template<'_> {
 
 /// Generates with the default options, expecting no warnings.
 fn generate(template: Template<'_>, mixins: &[MixinLines]) -> String {
+    generate_full(template, mixins).text
+}
+
+fn generate_full(template: Template<'_>, mixins: &[MixinLines]) -> Generated {
     let generated = dockerfile::generate(template, mixins, &Options::default())
         .unwrap_or_else(|e| panic!("generation failed: {e}"));
     assert_eq!(dockerfile::warnings(template, mixins), Vec::<String>::new());
@@ -106,7 +110,27 @@ fn staging_stage(base: &str) -> Vec<String> {
     .to_vec()
 }
 
-/// Differences 4 and 5: our lines after the template.
+/// Difference 4, for a template that reads nothing from the build context:
+/// our lines after it, with no staging stage.
+fn our_split_tail(fix_existing_cnab: bool) -> Vec<String> {
+    let fix = "RUN if [ -d /cnab ]; then chgrp -R ${BUNDLE_GID} /cnab && chmod -R g=u /cnab; fi";
+    fix_existing_cnab
+        .then_some(fix)
+        .into_iter()
+        .chain([
+            "WORKDIR ${BUNDLE_DIR}",
+            "USER ${BUNDLE_UID}",
+            r#"CMD ["/cnab/app/run"]"#,
+            "# porter: the runtime and mixins, then the bundle's files (an edit rebuilds only the last layer)",
+            "COPY --chown=0:${BUNDLE_GID} porter-runtime /cnab",
+            "COPY --chown=0:${BUNDLE_GID} porter-bundle /cnab",
+        ])
+        .map(String::from)
+        .collect()
+}
+
+/// Differences 4 and 5, for a template that copies from the build context:
+/// our lines after it.
 fn our_tail(fix_existing_cnab: bool) -> Vec<String> {
     let fix = "RUN if [ -d /cnab ]; then chgrp -R ${BUNDLE_GID} /cnab && chmod -R g=u /cnab; fi";
     fix_existing_cnab
@@ -129,6 +153,8 @@ struct Adapt {
     last_from: &'static str,
     /// Difference 5.
     fix_existing_cnab: bool,
+    /// Difference 4: the template reads nothing from the build context.
+    split: bool,
     /// Differences 2 and 3, for Porter's default template: (Porter's lines, ours).
     replace: Vec<(Vec<&'static str>, Vec<&'static str>)>,
 }
@@ -148,6 +174,10 @@ fn adapt(porter_golden: &str, how: Adapt) -> String {
     let tail_at = lines.len() - PORTER_TAIL.len();
     assert_eq!(lines[tail_at..], PORTER_TAIL.map(String::from));
     lines.truncate(tail_at);
+    if how.split {
+        lines.extend(our_split_tail(how.fix_existing_cnab));
+        return lines.join("\n");
+    }
     lines.extend(our_tail(how.fix_existing_cnab));
     let from_at = lines
         .iter()
@@ -178,6 +208,8 @@ fn check_porter_custom_case(
             porter_added_syntax: true,
             last_from,
             fix_existing_cnab: true,
+            // `COPY mybin /cnab/app/`
+            split: false,
             replace: Vec::new(),
         },
     );
@@ -239,6 +271,7 @@ fn porter_golden_default_template_as_a_custom_template() {
             porter_added_syntax: false,
             last_from: "FROM --platform=linux/amd64 debian:stable-slim",
             fix_existing_cnab: true,
+            split: true,
             replace: Vec::new(),
         },
     );
@@ -258,6 +291,7 @@ fn porter_golden_default_template_with_our_default_template() {
             last_from: "FROM debian:stable-slim",
             // Comment-only mixin output cannot have written under /cnab.
             fix_existing_cnab: false,
+            split: true,
             replace: vec![
                 (
                     vec!["FROM --platform=linux/amd64 debian:stable-slim"],
@@ -295,16 +329,7 @@ fn default_template_with_exec_and_an_apt_mixin_is_exactly_this() {
         ],
     );
     let generated = generate(Template::Default, &[exec(), apt]);
-    let expected = r#"# porter: the bundle directory and .cnab, assembled for one COPY into /cnab
-FROM debian:stable-slim AS porter-cnab
-ARG BUNDLE_GID=0
-USER 0
-COPY . /porter-cnab/app
-RUN rm -fr /porter-cnab/app/.cnab /porter-cnab/app/porter.yaml
-COPY .cnab /porter-cnab
-RUN chgrp -R ${BUNDLE_GID} /porter-cnab && chmod -R g=u /porter-cnab
-
-FROM debian:stable-slim
+    let expected = r#"FROM debian:stable-slim
 
 ARG BUNDLE_DIR
 ARG BUNDLE_UID=65532
@@ -320,10 +345,12 @@ RUN apt-get update && apt-get install -y --no-install-recommends curl && rm -rf 
 
 
 RUN if [ -d /cnab ]; then chgrp -R ${BUNDLE_GID} /cnab && chmod -R g=u /cnab; fi
-COPY --from=porter-cnab /porter-cnab /cnab
-USER ${BUNDLE_UID}
 WORKDIR ${BUNDLE_DIR}
-CMD ["/cnab/app/run"]"#;
+USER ${BUNDLE_UID}
+CMD ["/cnab/app/run"]
+# porter: the runtime and mixins, then the bundle's files (an edit rebuilds only the last layer)
+COPY --chown=0:${BUNDLE_GID} porter-runtime /cnab
+COPY --chown=0:${BUNDLE_GID} porter-bundle /cnab"#;
     assert_eq!(generated, expected);
 }
 
@@ -383,7 +410,7 @@ fn buildkit_only_syntax_is_found_in_porters_golden() {
 fn dockerfile_without_mixins_has_no_mixin_lines_and_no_marker() {
     let generated = generate(Template::Default, &[]);
     assert!(!generated.contains("PORTER_"));
-    assert!(generated.contains("rm -rf /var/lib/apt/lists/*\n\n\nCOPY --from=porter-cnab"));
+    assert!(generated.contains("rm -rf /var/lib/apt/lists/*\n\n\nWORKDIR ${BUNDLE_DIR}\n"));
 }
 
 // ---------------------------------------------------------------------------
@@ -432,15 +459,6 @@ COPY --from=build /out/app /usr/local/bin/app
 FROM golang:${GO} AS build
 RUN go build -o /out/app .
 
-# porter: the bundle directory and .cnab, assembled for one COPY into /cnab
-FROM --platform=linux/amd64 debian:stable-slim AS porter-cnab
-ARG BUNDLE_GID=0
-USER 0
-COPY . /porter-cnab/app
-RUN rm -fr /porter-cnab/app/.cnab /porter-cnab/app/porter.yaml
-COPY .cnab /porter-cnab
-RUN chgrp -R ${BUNDLE_GID} /porter-cnab && chmod -R g=u /porter-cnab
-
 from --platform=linux/amd64 debian:stable-slim as final
 ARG BUNDLE_DIR
 ARG BUNDLE_UID=65532
@@ -451,16 +469,22 @@ COPY --from=build /out/app /usr/local/bin/app
 # exec mixin has no buildtime dependencies
 
 RUN if [ -d /cnab ]; then chgrp -R ${BUNDLE_GID} /cnab && chmod -R g=u /cnab; fi
-COPY --from=porter-cnab /porter-cnab /cnab
-USER ${BUNDLE_UID}
 WORKDIR ${BUNDLE_DIR}
-CMD ["/cnab/app/run"]"#;
+USER ${BUNDLE_UID}
+CMD ["/cnab/app/run"]
+# porter: the runtime and mixins, then the bundle's files (an edit rebuilds only the last layer)
+COPY --chown=0:${BUNDLE_GID} porter-runtime /cnab
+COPY --chown=0:${BUNDLE_GID} porter-bundle /cnab"#;
     assert_eq!(generated, expected);
 }
 
 #[test]
 fn dockerfile_from_continued_over_lines_gets_init_after_its_last_line() {
-    let generated = generate(custom("FROM \\\n  debian:stable-slim\nRUN true\n"), &[]);
+    // It copies from the context: the staging stage is based on that FROM.
+    let generated = generate(
+        custom("FROM \\\n  debian:stable-slim\nCOPY tool /usr/bin/\n"),
+        &[],
+    );
     assert!(
         generated.contains("FROM \\\n  debian:stable-slim\nARG BUNDLE_DIR\n"),
         "{generated}"
@@ -473,7 +497,10 @@ fn dockerfile_markers_match_on_their_start_and_are_replaced() {
     let template = "FROM x\n  # PORTER_INIT: users and args\nRUN a\n# PORTER_MIXINS here\nRUN b\n";
     let generated = generate(custom(template), &[exec()]);
     assert!(!generated.contains("PORTER_"));
-    assert!(generated.contains("\nFROM x\nARG BUNDLE_DIR\n"));
+    assert!(
+        generated.starts_with("FROM x\nARG BUNDLE_DIR\n"),
+        "{generated}"
+    );
     assert!(generated.contains("\nRUN a\n# exec mixin has no buildtime dependencies\n\nRUN b\n"));
 }
 
@@ -501,7 +528,9 @@ fn dockerfile_mixin_lines_in_declaration_order_with_empty_lines_kept() {
     let warnings = dockerfile::warnings(template, &mixins);
     assert_eq!(warnings.len(), 1);
     assert!(warnings[0].contains("mixin `last`: FROM starts a new build stage"));
-    let generated = dockerfile::generate(template, &mixins, &Options::default()).unwrap();
+    let generated = dockerfile::generate(template, &mixins, &Options::default())
+        .unwrap()
+        .text;
     assert!(
         generated.contains(
             "\nRUN one\nRUN two\n\nRUN three\n\n\nFROM other AS allowed\nRUN four \\\n  continued\n\n# end\n"
@@ -577,10 +606,22 @@ fn dockerfile_manifest_path_decides_the_rm() {
     let rm = |manifest: Option<&str>| {
         let options = Options {
             manifest_in_context: manifest.map(String::from),
+            ..Options::default()
         };
-        let generated = dockerfile::generate(Template::Default, &[], &options)?;
+        // A template that copies from the context gets the staging stage.
+        let template = custom("FROM x\nCOPY tool /usr/bin/\n");
+        let generated = dockerfile::generate(template, &[], &options)?;
+        // Otherwise the context leaves the manifest out.
+        let split = dockerfile::generate(Template::Default, &[], &options)?;
+        assert_eq!(
+            split.layout,
+            ContextLayout::Split {
+                manifest: manifest.map(String::from)
+            }
+        );
         Ok::<_, DockerfileError>(
             generated
+                .text
                 .lines()
                 .find(|l| l.starts_with("RUN rm"))
                 .unwrap()
@@ -608,12 +649,96 @@ fn dockerfile_escape_directive_is_honoured_for_mixin_lines() {
     let template = "# escape=`\nFROM x\n";
     let mixins = [MixinLines::new("m", [r"RUN dir C:\"])];
     let generated = generate(custom(template), &mixins);
-    assert!(generated.starts_with("# escape=`\n# porter:"));
+    assert!(generated.starts_with("# escape=`\nFROM x\n"));
     let error = generate_err(template, &[MixinLines::new("m", ["RUN a `"])]);
     assert!(matches!(
         error,
         DockerfileError::MixinLinesEndMidInstruction { escape: '`', .. }
     ));
+}
+
+// ---------------------------------------------------------------------------
+// The context's layout and the labels
+
+fn labelled() -> Options {
+    Options {
+        labels: [
+            ("sh.porter.bundle.name", "mybuns"),
+            ("sh.porter.bundle.version", "0.1.0"),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect(),
+        ..Options::default()
+    }
+}
+
+const LABEL: &str = r#"LABEL "sh.porter.bundle.name"="mybuns" "sh.porter.bundle.version"="0.1.0""#;
+
+/// The split layout unless something copies from the context: the
+/// template, in any stage, or a mixin's lines. `COPY --from` and `ADD` of a
+/// URL do not.
+#[test]
+fn dockerfile_layout_is_split_unless_something_copies_from_the_context() {
+    let split = ContextLayout::Split {
+        manifest: Some("porter.yaml".into()),
+    };
+    let cases: [(Template<'_>, Vec<MixinLines>, &ContextLayout); 6] = [
+        (Template::Default, vec![exec()], &split),
+        (
+            custom("FROM a AS build\nFROM b\nCOPY --from=build /x /y\nADD https://h/t /t\n"),
+            vec![exec()],
+            &split,
+        ),
+        (
+            custom("FROM a AS build\nCOPY src /src\nFROM b\n"),
+            vec![],
+            &ContextLayout::BundleAtRoot,
+        ),
+        (
+            custom("FROM b\nCOPY . ${BUNDLE_DIR}\n"),
+            vec![],
+            &ContextLayout::BundleAtRoot,
+        ),
+        (
+            Template::Default,
+            vec![MixinLines::new("m", ["COPY tools /usr/local/bin/"])],
+            &ContextLayout::BundleAtRoot,
+        ),
+        (
+            Template::Default,
+            vec![MixinLines::new("m", ["ADD tools.tgz /opt/"])],
+            &ContextLayout::BundleAtRoot,
+        ),
+    ];
+    for (template, mixins, layout) in cases {
+        let generated = dockerfile::generate(template, &mixins, &Options::default()).unwrap();
+        assert_eq!(&generated.layout, layout, "{}", generated.text);
+        let staged = generated.text.contains(" AS porter-cnab\n");
+        assert_eq!(staged, *layout == ContextLayout::BundleAtRoot);
+    }
+}
+
+/// Labels are one `LABEL` above the bundle's files in both shapes (the
+/// engine API would add them as a step after everything).
+#[test]
+fn dockerfile_labels_come_before_the_bundles_files() {
+    for (template, before) in [
+        (Template::Default, "# porter: the runtime and mixins"),
+        (
+            custom("FROM x\nCOPY tool /usr/bin/\n"),
+            "COPY --from=porter-cnab /porter-cnab /cnab",
+        ),
+    ] {
+        let generated = dockerfile::generate(template, &[exec()], &labelled()).unwrap();
+        assert!(generated.labels_written);
+        let lines: Vec<&str> = generated.text.lines().collect();
+        let at = lines
+            .iter()
+            .position(|l| *l == LABEL)
+            .expect("a LABEL line");
+        assert!(lines[at + 1].starts_with(before), "{}", generated.text);
+    }
 }
 
 // ---------------------------------------------------------------------------
@@ -629,8 +754,10 @@ fn dockerfile_verbatim_template_is_used_byte_for_byte() {
             text: &text,
             verbatim: true,
         };
-        let generated = dockerfile::generate(verbatim, &[exec()], &Options::default()).unwrap();
-        assert_eq!(generated, text);
+        let generated = dockerfile::generate(verbatim, &[exec()], &labelled()).unwrap();
+        assert_eq!(generated.text, text);
+        assert_eq!(generated.layout, ContextLayout::BundleAtRoot);
+        assert!(!generated.labels_written, "the engine is given the labels");
         assert_eq!(
             dockerfile::warnings(verbatim, &[exec()]),
             Vec::<String>::new(),

@@ -14,6 +14,7 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use crate::support::*;
+use porter::dockerfile::ContextLayout;
 use serde_json::Value;
 
 /// A bundle directory and PORTER_HOME with exec and the apt test mixin, a
@@ -183,6 +184,21 @@ fn cached_steps(stderr: &str) -> Vec<String> {
         .collect()
 }
 
+/// The instructions the engine carried out (neither a FROM nor from its
+/// cache), in a build's output.
+fn executed_steps(stderr: &str) -> Vec<String> {
+    let lines: Vec<&str> = stderr.lines().collect();
+    lines
+        .iter()
+        .enumerate()
+        .filter(|(_, l)| l.starts_with("Step "))
+        .filter_map(|(at, l)| l.split_once(" : ").map(|(_, i)| (at, i)))
+        .filter(|(_, instruction)| !instruction.to_ascii_uppercase().starts_with("FROM "))
+        .filter(|(at, _)| lines.get(at + 1) != Some(&" ---> Using cache"))
+        .map(|(_, instruction)| instruction.to_string())
+        .collect()
+}
+
 #[test]
 fn the_image_carries_the_bundle_runs_as_non_root_and_is_rebuilt_only_when_needed() {
     if !engine_available() {
@@ -297,12 +313,18 @@ fn the_image_carries_the_bundle_runs_as_non_root_and_is_rebuilt_only_when_needed
     );
     assert_eq!(image_id(&reference).as_deref(), Some(id.as_str()));
 
-    // One bundle script edited: every mixin layer comes from the cache.
+    // One bundle script edited: every mixin layer comes from the cache, and
+    // the engine carries out one step, the copy of the bundle's files.
     write_executable(
         &bundle.dir.join("helpers.sh"),
         "#!/bin/sh\necho hello again\n",
     );
     let (_, stderr) = bundle.build_ok();
+    assert_eq!(
+        executed_steps(&stderr),
+        ["COPY --chown=0:${BUNDLE_GID} porter-bundle /cnab"],
+        "{stderr}"
+    );
     let cached = cached_steps(&stderr);
     let apt_line = "RUN apt-get update && apt-get install -y --no-install-recommends tree && apt-get clean && rm -rf /var/lib/apt/lists/*";
     assert!(
@@ -792,4 +814,305 @@ fn on_a_terminal_progress_is_a_redrawn_line_under_the_steps() {
         image_id(&bundle.reference()),
         Some(bundle.recorded_image_id())
     );
+}
+
+/// The image of the split context (issue #13) holds what the staging stage
+/// made before it, file for file: the same paths, kinds, modes, owners,
+/// groups, sizes and contents, with the bundle group porter is given. The
+/// "before" image is built by Docker's CLI from the context porter sent
+/// until then (the bundle directory at the root, `.cnab/` beside it) with
+/// the Dockerfile shape porter generated until then (the `porter-cnab`
+/// stage: `COPY .`, `rm`, `COPY .cnab`, `chgrp -R`/`chmod -R g=u`, then
+/// `COPY --from`), so only `/cnab/Dockerfile`'s text may differ.
+#[test]
+fn the_image_holds_what_the_staging_stage_made_file_for_file() {
+    if !engine_available() {
+        return;
+    }
+    // The apt mixin's line writes under /cnab before porter's copies.
+    let bundle = Bundle::new(
+        "listing",
+        r#"{lines: ["RUN mkdir -p /cnab/app/tools && echo t > /cnab/app/tools/t && chmod 700 /cnab/app/tools/t"]}"#,
+    );
+    let dir = &bundle.dir;
+    std::fs::write(
+        dir.join(".dockerignore"),
+        "secrets/\n*.log\n!keep.log\nporter.lock\n",
+    )
+    .unwrap();
+    for (path, content) in [
+        ("secrets/key", "hunter2"),
+        ("debug.log", "noise"),
+        ("keep.log", "kept"),
+        ("data/values.txt", "v"),
+        ("data/nested/deep.bin", "deep"),
+        ("mixins/notes.txt", "the author's, beside porter's mixins"),
+        ("run", "the author's run, replaced by porter's"),
+    ] {
+        std::fs::create_dir_all(dir.join(path).parent().unwrap()).unwrap();
+        std::fs::write(dir.join(path), content).unwrap();
+    }
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(
+        dir.join("data/nested/deep.bin"),
+        std::fs::Permissions::from_mode(0o600),
+    )
+    .unwrap();
+    std::fs::create_dir_all(dir.join("empty")).unwrap();
+    std::os::unix::fs::symlink("helpers.sh", dir.join("link")).unwrap();
+
+    for gid in ["0", "100"] {
+        let mut build = bundle.build();
+        build.args(["--build-arg", &format!("BUNDLE_GID={gid}")]);
+        let out = build.output().unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let after = listing(&bundle.reference());
+
+        // The image carries bundle.json as staged, before porter recorded
+        // the image's ID and size in it.
+        let carried = docker(&[
+            "run",
+            "--rm",
+            "--entrypoint",
+            "cat",
+            &bundle.reference(),
+            "/cnab/bundle.json",
+        ])
+        .unwrap();
+        let (_, mut recorded) = bundle.bundle_json();
+        let image = &mut recorded["invocationImages"][0];
+        image.as_object_mut().unwrap().remove("size");
+        let labels = image["labels"].as_object_mut().unwrap();
+        labels.remove("sh.porter.imageId");
+        if labels.is_empty() {
+            image.as_object_mut().unwrap().remove("labels");
+        }
+        assert_eq!(serde_json::from_str::<Value>(&carried).unwrap(), recorded);
+
+        let generated = std::fs::read_to_string(dir.join(".cnab/Dockerfile")).unwrap();
+        assert!(
+            !generated.contains("porter-cnab"),
+            "the split shape is generated:\n{generated}"
+        );
+        std::fs::write(
+            dir.join(".cnab/Dockerfile"),
+            staging_stage_dockerfile(&generated),
+        )
+        .unwrap();
+        std::fs::write(dir.join(".cnab/bundle.json"), &carried).unwrap();
+        let _ = std::fs::remove_dir_all(dir.join(".cnab/.spare"));
+        // The context as porter sent it before: the bundle directory at the
+        // root (.dockerignore applied, modes 0644/0755) with .cnab/.
+        let mut context = Vec::new();
+        porter::docker::context::write_context(
+            dir,
+            &dir.join(".cnab"),
+            &ContextLayout::BundleAtRoot,
+            &mut context,
+        )
+        .unwrap();
+        let before_tag = format!("localhost:5000/{}:before", bundle.name);
+        let mut build = Command::new("docker")
+            .env("DOCKER_BUILDKIT", "0")
+            .args(["build", "-q", "-f", ".cnab/Dockerfile"])
+            .args(["--build-arg", "BUNDLE_DIR=/cnab/app"])
+            .args(["--build-arg", &format!("BUNDLE_GID={gid}")])
+            .args(["-t", &before_tag, "-"])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        std::io::Write::write_all(&mut build.stdin.take().unwrap(), &context).unwrap();
+        let out = build.wait_with_output().unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let before = listing(&before_tag);
+
+        let gid: u64 = gid.parse().unwrap();
+        let cnab = |listing: &Listing, path: &str| listing.get(path).cloned();
+        assert_eq!(
+            cnab(&after, "cnab/app/helpers.sh").map(|e| (e.mode, e.uid, e.gid)),
+            Some((0o100775, 0, gid))
+        );
+        assert_eq!(
+            cnab(&after, "cnab/app/data/nested/deep.bin").map(|e| e.mode),
+            Some(0o100664)
+        );
+        assert_eq!(
+            cnab(&after, "cnab/app/tools/t").map(|e| (e.mode, e.gid)),
+            Some((0o100770, gid)),
+            "what a mixin's line put under /cnab"
+        );
+        // The mixin's line made /cnab; porter gave it the bundle's group.
+        assert_eq!(
+            cnab(&after, "cnab").map(|e| (e.mode, e.gid)),
+            Some((0o40775, gid))
+        );
+        assert_eq!(
+            cnab(&after, "cnab/app").map(|e| (e.mode, e.gid)),
+            Some((0o40775, gid))
+        );
+        assert!(cnab(&after, "cnab/app/mixins/notes.txt").is_some());
+        assert!(cnab(&after, "cnab/app/mixins/exec.wasm").is_some());
+        for absent in [
+            "cnab/app/.cnab",
+            "cnab/app/secrets",
+            "cnab/app/debug.log",
+            "cnab/app/porter.lock",
+        ] {
+            assert!(cnab(&after, absent).is_none(), "{absent} is in the image");
+        }
+        assert_ne!(
+            cnab(&after, "cnab/app/run").unwrap().digest,
+            sha256_hex(b"the author's run, replaced by porter's")
+        );
+
+        let differences: Vec<String> = before
+            .keys()
+            .chain(after.keys())
+            .collect::<std::collections::BTreeSet<_>>()
+            .into_iter()
+            .filter(|path| {
+                let (b, a) = (before.get(*path), after.get(*path));
+                match (b, a) {
+                    // Only the Dockerfile's text differs.
+                    (Some(b), Some(a)) if path.as_str() == "cnab/Dockerfile" => {
+                        (b.mode, b.uid, b.gid) != (a.mode, a.uid, a.gid)
+                    }
+                    _ => b != a,
+                }
+            })
+            .map(|path| {
+                format!(
+                    "{path}: before {:?}, after {:?}",
+                    before.get(path),
+                    after.get(path)
+                )
+            })
+            .collect();
+        assert!(
+            differences.is_empty(),
+            "BUNDLE_GID={gid}:\n{}",
+            differences.join("\n")
+        );
+        assert!(before.len() > 1000, "the whole file system is compared");
+    }
+}
+
+/// One entry of an image's file system.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct ListedFile {
+    /// With the kind bits (0o100000 a file, 0o40000 a directory, ...).
+    mode: u32,
+    uid: u64,
+    gid: u64,
+    size: u64,
+    /// sha256 of a file's content; a link's target.
+    digest: String,
+}
+
+type Listing = std::collections::BTreeMap<String, ListedFile>;
+
+/// Every entry of `image`'s file system, as `docker export` gives it.
+fn listing(image: &str) -> Listing {
+    let container = docker(&["create", image]).expect("docker create");
+    let out = Command::new("docker")
+        .args(["export", &container])
+        .output()
+        .unwrap();
+    let _ = docker(&["rm", &container]);
+    assert!(out.status.success(), "docker export {image}");
+    let mut archive = tar::Archive::new(&out.stdout[..]);
+    let mut listing = Listing::new();
+    for entry in archive.entries().unwrap() {
+        let mut entry = entry.unwrap();
+        let header = entry.header().clone();
+        let kind = match header.entry_type() {
+            tar::EntryType::Directory => 0o40000,
+            tar::EntryType::Symlink => 0o120000,
+            tar::EntryType::Regular | tar::EntryType::Link => 0o100000,
+            other => panic!("unexpected {other:?} in {image}"),
+        };
+        let digest = match header.entry_type() {
+            // A hard link: the path it shares its file with.
+            tar::EntryType::Symlink | tar::EntryType::Link => header
+                .link_name()
+                .unwrap()
+                .unwrap()
+                .to_string_lossy()
+                .into_owned(),
+            tar::EntryType::Regular => {
+                let mut content = Vec::new();
+                std::io::Read::read_to_end(&mut entry, &mut content).unwrap();
+                sha256_hex(&content)
+            }
+            _ => String::new(),
+        };
+        let path = entry
+            .path()
+            .unwrap()
+            .to_string_lossy()
+            .trim_end_matches('/')
+            .to_string();
+        listing.insert(
+            path,
+            ListedFile {
+                mode: kind | header.mode().unwrap(),
+                uid: header.uid().unwrap(),
+                gid: header.gid().unwrap(),
+                size: header.size().unwrap(),
+                digest,
+            },
+        );
+    }
+    listing
+}
+
+/// `generated` (the split shape) rewritten into the shape porter generated
+/// before issue #13: the `porter-cnab` staging stage above the FROM, and
+/// after the template and mixin lines `COPY --from`, `USER`, `WORKDIR`,
+/// `CMD`. Labels are left out: they are no files.
+fn staging_stage_dockerfile(generated: &str) -> String {
+    let lines: Vec<&str> = generated.lines().collect();
+    let tail = lines
+        .iter()
+        .position(|l| *l == "WORKDIR ${BUNDLE_DIR}")
+        .expect("the split tail");
+    let from = lines
+        .iter()
+        .position(|l| l.starts_with("FROM "))
+        .expect("a FROM");
+    let base = lines[from].trim_start_matches("FROM ");
+    let stage = [
+        format!("FROM {base} AS porter-cnab"),
+        "ARG BUNDLE_GID=0".into(),
+        "USER 0".into(),
+        "COPY . /porter-cnab/app".into(),
+        "RUN rm -fr /porter-cnab/app/.cnab /porter-cnab/app/porter.yaml".into(),
+        "COPY .cnab /porter-cnab".into(),
+        "RUN chgrp -R ${BUNDLE_GID} /porter-cnab && chmod -R g=u /porter-cnab".into(),
+        String::new(),
+    ];
+    let old_tail = [
+        "COPY --from=porter-cnab /porter-cnab /cnab",
+        "USER ${BUNDLE_UID}",
+        "WORKDIR ${BUNDLE_DIR}",
+        r#"CMD ["/cnab/app/run"]"#,
+    ];
+    lines[..from]
+        .iter()
+        .map(|l| l.to_string())
+        .chain(stage)
+        .chain(lines[from..tail].iter().map(|l| l.to_string()))
+        .chain(old_tail.map(String::from))
+        .collect::<Vec<_>>()
+        .join("\n")
 }

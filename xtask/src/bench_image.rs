@@ -1,12 +1,14 @@
 //! `cargo xtask bench-image`: `porter build` with a real Docker engine.
 //!
-//! - a clean build (no cache) against a rebuild after editing one bundle
-//!   file, of a bundle using exec and a mixin that apt-installs a package;
-//! - the image's size over its base image, layer by layer, against the bytes
-//!   it must carry, to show no layer carries the same files twice;
-//! - streaming a 1 GiB build context: porter's wall time and peak memory,
-//!   next to a context of a few bytes and to `docker build` (classic
-//!   builder) sending the same directory.
+//! - The edit loop against the engine's floor (issue #13): `porter build`
+//!   after editing one bundle file, interleaved with the floor, which is
+//!   one `COPY . /cnab/app` of the same directory onto the same base image
+//!   by Docker's CLI with the classic builder, after the same kind of edit.
+//!   For a bundle of a few KiB and for one with a 1 GiB payload; porter's
+//!   peak memory alongside.
+//! - The image: its size over the base layer by layer, and the waste: bytes
+//!   the layers porter writes under `/cnab` carry beyond what `/cnab` holds
+//!   in the final image (0 when no file is stored twice).
 //!
 //! Needs the engine and base image `.ci/docker-setup` provides, the release
 //! binary and the components (the task builds them).
@@ -20,6 +22,9 @@ use anyhow::{Context, Result, bail};
 
 const BASE_IMAGE: &str = "debian:stable-slim";
 const GIB: u64 = 1024 * 1024 * 1024;
+/// The floor's Dockerfile, in the bundle directory (so porter's context
+/// carries it too: both send the same files).
+const FLOOR_DOCKERFILE: &str = "floor.Dockerfile";
 
 pub fn run(root: &Path) -> Result<()> {
     if !Command::new("docker")
@@ -43,21 +48,23 @@ pub fn run(root: &Path) -> Result<()> {
             "exec",
             &root.join("target/mixins/exec.wasm"),
         )?;
-        install(
-            &porter,
-            &home,
-            "apt",
-            &root.join("target/test-mixins/apt.wasm"),
-        )?;
         let runtimes = home.join("runtimes");
         std::fs::create_dir_all(&runtimes)?;
         std::fs::copy(&porter, runtimes.join("porter-runtime"))?;
         let bench = Bench {
             porter: porter.clone(),
             home: home.clone(),
+            work: work.clone(),
         };
-        bench.clean_and_rebuild(&work.join("sized"))?;
-        bench.context_streaming(&work.join("context"))
+        println!("\n## The edit loop against the floor\n");
+        println!(
+            "| bundle | samples | `porter build` after an edit, median (min) | floor: one `COPY . /cnab/app`, median (min) | ratio of medians | porter peak RSS |"
+        );
+        println!("|---|---|---|---|---|---|");
+        let small = bench.edit_loop(&work.join("small"), "a few KiB", 0, 7)?;
+        let big = bench.edit_loop(&work.join("big"), "1 GiB payload", GIB, 3)?;
+        println!("\nratios: small **{small:.2}x**, 1 GiB **{big:.2}x** (target: <= 1.5x)");
+        Ok(())
     })();
     let _ = std::fs::remove_dir_all(&work);
     result
@@ -66,6 +73,7 @@ pub fn run(root: &Path) -> Result<()> {
 struct Bench {
     porter: PathBuf,
     home: PathBuf,
+    work: PathBuf,
 }
 
 impl Bench {
@@ -80,215 +88,170 @@ impl Bench {
         cmd
     }
 
-    fn clean_and_rebuild(&self, dir: &Path) -> Result<()> {
+    /// `docker build` of the floor's Dockerfile in `dir` (classic builder).
+    /// `.cnab/.spare` (porter's previous build, which porter never sends)
+    /// is moved aside meanwhile, so both send the same files.
+    fn floor_build(&self, dir: &Path, tag: &str) -> Result<Duration> {
+        let spare = dir.join(".cnab/.spare");
+        let aside = self.work.join("spare-aside");
+        let moved = spare.exists();
+        if moved {
+            std::fs::rename(&spare, &aside)?;
+        }
+        let mut cmd = Command::new("docker");
+        cmd.env("DOCKER_BUILDKIT", "0")
+            .current_dir(dir)
+            .args(["build", "-q", "-f", FLOOR_DOCKERFILE, "-t", tag, "."])
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped());
+        let timed = timed(cmd);
+        if moved {
+            std::fs::rename(&aside, &spare)?;
+        }
+        Ok(timed?.0)
+    }
+
+    /// Builds the bundle once, then edits one file before each `porter
+    /// build` and before each floor build, alternating; prints a row and
+    /// returns the ratio of the medians.
+    fn edit_loop(&self, dir: &Path, label: &str, payload: u64, samples: usize) -> Result<f64> {
         std::fs::create_dir_all(dir)?;
-        let name = format!("porter-bench-sized-{}", std::process::id());
+        let name = format!("porter-bench-edit-{}-{}", payload, std::process::id());
         std::fs::write(
             dir.join("porter.yaml"),
             format!(
                 "schemaVersion: 1.0.1\nname: {name}\nversion: 0.1.0\nregistry: localhost:5000\n\
-                 mixins:\n  - exec\n  - apt: {{packages: [tree]}}\n\
+                 mixins:\n  - exec\n\
                  install:\n  - exec:\n      description: hi\n      command: ./helpers.sh\n\
                  uninstall:\n  - exec:\n      description: bye\n      command: ./helpers.sh\n"
             ),
         )?;
+        std::fs::write(
+            dir.join(FLOOR_DOCKERFILE),
+            format!("FROM {BASE_IMAGE}\nCOPY . /cnab/app\n"),
+        )?;
         write_helpers(dir, 0)?;
-        write_random(&dir.join("data.bin"), 1024 * 1024)?;
+        if payload > 0 {
+            write_random(&dir.join("payload.bin"), payload)?;
+        }
+        let floor_tag = format!("{name}:floor");
+        // Warm both: the base layers, the runtime's layer, the engine's
+        // cache of the floor's FROM.
+        timed(self.porter_build(dir, &[]))?;
+        self.floor_build(dir, &floor_tag)?;
 
-        println!("\n## porter build through the engine: clean build and rebuild\n");
-        println!("| build | samples | median | min |");
-        println!("|---|---|---|---|");
-        let mut clean = Vec::new();
-        for _ in 0..3 {
-            clean.push(timed(self.porter_build(dir, &["--force"]))?.0);
+        let mut porter = Vec::new();
+        let mut floor = Vec::new();
+        let mut peak = 0;
+        let mut revision = 1;
+        for _ in 0..samples {
+            write_helpers(dir, revision)?;
+            revision += 1;
+            let (time, rss) = timed(self.porter_build(dir, &[]))?;
+            porter.push(time);
+            peak = peak.max(rss);
+            write_helpers(dir, revision)?;
+            revision += 1;
+            floor.push(self.floor_build(dir, &floor_tag)?);
         }
-        let mut rebuild = Vec::new();
-        for i in 1..=5 {
-            write_helpers(dir, i)?;
-            rebuild.push(timed(self.porter_build(dir, &[]))?.0);
-        }
-        let mut unchanged = Vec::new();
-        for _ in 0..5 {
-            unchanged.push(timed(self.porter_build(dir, &[]))?.0);
-        }
-        row("clean (--force: no cache)", &clean);
-        row("rebuild after editing one bundle file", &rebuild);
-        row("nothing changed (up to date)", &unchanged);
+        let ratio = median(&porter).as_secs_f64() / median(&floor).as_secs_f64();
         println!(
-            "\nrebuild / clean, median: **{:.1}%**",
-            100.0 * median(&rebuild).as_secs_f64() / median(&clean).as_secs_f64()
+            "| {label} | {samples} | {:.2} s ({:.2} s) | {:.2} s ({:.2} s) | {ratio:.2}x | {:.1} MiB |",
+            median(&porter).as_secs_f64(),
+            porter.iter().min().unwrap().as_secs_f64(),
+            median(&floor).as_secs_f64(),
+            floor.iter().min().unwrap().as_secs_f64(),
+            peak as f64 / 1024.0
         );
 
         let bundle: serde_json::Value =
             serde_json::from_slice(&std::fs::read(dir.join(".cnab/bundle.json"))?)?;
         let image = bundle["invocationImages"][0]["image"]
             .as_str()
-            .context("bundle.json has no invocation image")?;
-        self.size_report(dir, image)?;
-        let _ = docker(&["image", "rm", "--force", image]);
-        Ok(())
-    }
-
-    fn size_report(&self, dir: &Path, image: &str) -> Result<()> {
-        let size: u64 = docker(&["image", "inspect", "--format", "{{.Size}}", image])?.parse()?;
-        let base: u64 =
-            docker(&["image", "inspect", "--format", "{{.Size}}", BASE_IMAGE])?.parse()?;
-        let base_layers = docker(&["history", "-q", BASE_IMAGE])?.lines().count();
-        let history = docker(&[
-            "history",
-            "--no-trunc",
-            "--human=false",
-            "--format",
-            "{{.Size}}\t{{.CreatedBy}}",
-            image,
-        ])?;
-        let layers: Vec<(u64, String)> = history
-            .lines()
-            .filter_map(|l| {
-                let (size, by) = l.split_once('\t')?;
-                Some((size.parse().ok()?, by.to_string()))
-            })
-            .collect();
-        let own = &layers[..layers.len().saturating_sub(base_layers)];
-        let carried_cnab = dir_bytes(&dir.join(".cnab"), &|_| false)?;
-        let carried_bundle = dir_bytes(dir, &|name| name.starts_with(".cnab"))?;
-        println!("\n## Invocation image size\n");
-        println!(
-            "image {} bytes, base {BASE_IMAGE} {} bytes: overhead **{} bytes ({:.1} MiB)**\n",
-            size,
-            base,
-            size - base,
-            (size - base) as f64 / (1024.0 * 1024.0)
-        );
-        println!("| layer above the base | bytes |");
-        println!("|---|---|");
-        for (bytes, by) in own.iter().rev().filter(|(b, _)| *b > 0) {
-            let by = by
-                .trim_start_matches("/bin/sh -c ")
-                .trim_start_matches("#(nop) ");
-            let by: String = by.chars().take(90).collect();
-            println!("| `{}` | {bytes} |", by.replace('|', "\\|"));
-        }
-        println!(
-            "\nwhat /cnab must carry: .cnab/ (runtime, mixins, bundle.json, Dockerfile) {carried_cnab} bytes + \
-             the bundle's files {carried_bundle} bytes = {} bytes",
-            carried_cnab + carried_bundle
-        );
-        let cnab_layers: Vec<u64> = own
-            .iter()
-            .filter(|(_, by)| by.contains("COPY ") && by.contains(" in /cnab"))
-            .map(|(b, _)| *b)
-            .filter(|b| *b > 0)
-            .collect();
-        println!(
-            "layers of the final image holding /cnab: {} ({:?} bytes)",
-            cnab_layers.len(),
-            cnab_layers
-        );
-        Ok(())
-    }
-
-    fn context_streaming(&self, dir: &Path) -> Result<()> {
-        std::fs::create_dir_all(dir)?;
-        let name = format!("porter-bench-context-{}", std::process::id());
-        // The template is used verbatim: the engine receives the whole
-        // context but copies none of it, so the time is the streaming.
-        std::fs::write(
-            dir.join("porter.yaml"),
-            format!(
-                "schemaVersion: 1.0.1\nname: {name}\nversion: 0.1.0\nregistry: localhost:5000\n\
-                 dockerfile: template.Dockerfile\nmixins:\n  - exec\n\
-                 install:\n  - exec:\n      description: hi\n      command: ./helpers.sh\n\
-                 uninstall:\n  - exec:\n      description: bye\n      command: ./helpers.sh\n"
-            ),
-        )?;
-        std::fs::write(
-            dir.join("template.Dockerfile"),
-            format!("FROM {BASE_IMAGE}\nCMD [\"/cnab/app/run\"]\n"),
-        )?;
-        write_helpers(dir, 0)?;
-
-        println!("\n## Build context streaming (1 GiB)\n");
-        println!("| context | samples | median wall | porter peak RSS (max) |");
-        println!("|---|---|---|---|");
-        let small = self.context_samples(dir, &["--force"])?;
-        write_random(&dir.join("big.bin"), GIB)?;
-        let big = self.context_samples(dir, &["--force"])?;
-        // The stamp hashes every bundle file: the part that is not streaming.
-        let hashing = self.context_samples(dir, &["--force", "--no-image"])?;
-        let docker_cli = (0..3)
-            .map(|_| {
-                let mut cmd = Command::new("docker");
-                cmd.env("DOCKER_BUILDKIT", "0")
-                    .current_dir(dir)
-                    .args([
-                        "build",
-                        "-q",
-                        "-f",
-                        ".cnab/Dockerfile",
-                        "-t",
-                        &format!("{name}:cli"),
-                        ".",
-                    ])
-                    .stdout(Stdio::null())
-                    .stderr(Stdio::piped());
-                timed(cmd).map(|(t, _)| t)
-            })
-            .collect::<Result<Vec<_>>>()?;
-        let print = |label: &str, samples: &[(Duration, u64)]| {
-            let times: Vec<Duration> = samples.iter().map(|s| s.0).collect();
-            let peak = samples.iter().map(|s| s.1).max().unwrap_or(0);
+            .context("bundle.json has no invocation image")?
+            .to_string();
+        if payload == 0 {
+            let unchanged = (0..5)
+                .map(|_| timed(self.porter_build(dir, &[])).map(|t| t.0))
+                .collect::<Result<Vec<_>>>()?;
             println!(
-                "| {label} | {} | {:.2} s | {:.1} MiB |",
-                samples.len(),
-                median(&times).as_secs_f64(),
-                peak as f64 / 1024.0
+                "\nnothing changed (up to date), {} samples: median {:.3} s",
+                unchanged.len(),
+                median(&unchanged).as_secs_f64()
             );
-        };
-        print("a few KiB", &small);
-        print("1 GiB file", &big);
-        print(
-            "1 GiB file, --no-image (the stamp's hashing, no engine)",
-            &hashing,
-        );
-        println!(
-            "| 1 GiB, `DOCKER_BUILDKIT=0 docker build` (reference) | {} | {:.2} s | - |",
-            docker_cli.len(),
-            median(&docker_cli).as_secs_f64()
-        );
-        let extra = median(&big.iter().map(|s| s.0).collect::<Vec<_>>())
-            .saturating_sub(median(&small.iter().map(|s| s.0).collect::<Vec<_>>()));
-        println!(
-            "\nthroughput, 1 GiB over the difference of medians: **{:.0} MiB/s**",
-            1024.0 / extra.as_secs_f64()
-        );
-        let image = format!("localhost:5000/{name}");
-        for tag in docker(&[
-            "image",
-            "ls",
-            "--format",
-            "{{.Repository}}:{{.Tag}}",
-            &image,
-        ])
-        .unwrap_or_default()
-        .lines()
-        .chain(std::iter::once(format!("{name}:cli").as_str()))
-        {
-            let _ = docker(&["image", "rm", "--force", tag]);
+            size_report(&image)?;
+            println!();
         }
-        Ok(())
+        let _ = docker(&["image", "rm", "--force", &image]);
+        let _ = docker(&["image", "rm", "--force", &floor_tag]);
+        Ok(ratio)
     }
+}
 
-    /// `porter build ARGS` three times: wall time and peak RSS (KiB).
-    fn context_samples(&self, dir: &Path, args: &[&str]) -> Result<Vec<(Duration, u64)>> {
-        (0..3)
-            .map(|_| {
-                let mut cmd = self.porter_build(dir, args);
-                cmd.env("PORTER_EXPERIMENTAL", "full-control-dockerfile");
-                timed(cmd)
-            })
-            .collect()
+/// The image's size over its base, layer by layer, and its waste.
+fn size_report(image: &str) -> Result<()> {
+    let size: u64 = docker(&["image", "inspect", "--format", "{{.Size}}", image])?.parse()?;
+    let base: u64 = docker(&["image", "inspect", "--format", "{{.Size}}", BASE_IMAGE])?.parse()?;
+    let base_layers = docker(&["history", "-q", BASE_IMAGE])?.lines().count();
+    let history = docker(&[
+        "history",
+        "--no-trunc",
+        "--human=false",
+        "--format",
+        "{{.Size}}\t{{.CreatedBy}}",
+        image,
+    ])?;
+    let layers: Vec<(u64, String)> = history
+        .lines()
+        .filter_map(|l| {
+            let (size, by) = l.split_once('\t')?;
+            Some((size.parse().ok()?, by.to_string()))
+        })
+        .collect();
+    let own = &layers[..layers.len().saturating_sub(base_layers)];
+    println!("\n## The invocation image (small bundle)\n");
+    println!(
+        "image {size} bytes, base {BASE_IMAGE} {base} bytes: overhead **{} bytes ({:.1} MiB)**\n",
+        size - base,
+        (size - base) as f64 / (1024.0 * 1024.0)
+    );
+    println!("| layer above the base | bytes |");
+    println!("|---|---|");
+    for (bytes, by) in own.iter().rev().filter(|(b, _)| *b > 0) {
+        let by = by
+            .trim_start_matches("/bin/sh -c ")
+            .trim_start_matches("#(nop) ");
+        let by: String = by.chars().take(90).collect();
+        println!("| `{}` | {bytes} |", by.replace('|', "\\|"));
     }
+    // What /cnab holds in the final image, file by file, against what the
+    // layers that copy into it carry.
+    let held: u64 = docker(&[
+        "run",
+        "--rm",
+        "--entrypoint",
+        "find",
+        image,
+        "/cnab",
+        "-type",
+        "f",
+        "-printf",
+        "%s\\n",
+    ])?
+    .lines()
+    .map(|l| l.trim().parse::<u64>().unwrap_or(0))
+    .sum();
+    let copied: u64 = own
+        .iter()
+        .filter(|(_, by)| by.contains("COPY ") && by.contains(" in /cnab"))
+        .map(|(b, _)| *b)
+        .sum();
+    let waste = copied.saturating_sub(held) as f64 / held as f64;
+    println!(
+        "\n/cnab holds {held} bytes; the layers copying into /cnab carry {copied} bytes: \
+         waste **{waste:.3}** (target: <= 0.05)"
+    );
+    Ok(())
 }
 
 /// Runs `cmd` to completion: wall time and peak resident memory (KiB, read
@@ -319,15 +282,6 @@ fn timed(mut cmd: Command) -> Result<(Duration, u64)> {
         bail!("{cmd:?} failed: {err}");
     }
     Ok((elapsed, peak))
-}
-
-fn row(label: &str, samples: &[Duration]) {
-    println!(
-        "| {label} | {} | {:.2} s | {:.2} s |",
-        samples.len(),
-        median(samples).as_secs_f64(),
-        samples.iter().min().unwrap().as_secs_f64()
-    );
 }
 
 fn median(samples: &[Duration]) -> Duration {
@@ -387,22 +341,4 @@ fn write_random(path: &Path, len: u64) -> Result<()> {
     }
     out.flush()?;
     Ok(())
-}
-
-/// Bytes of the files under `dir`, but top-level entries `skip` names.
-fn dir_bytes(dir: &Path, skip: &dyn Fn(&str) -> bool) -> Result<u64> {
-    let mut total = 0;
-    for entry in std::fs::read_dir(dir)? {
-        let entry = entry?;
-        if skip(&entry.file_name().to_string_lossy()) {
-            continue;
-        }
-        let meta = entry.metadata()?;
-        total += if meta.is_dir() {
-            dir_bytes(&entry.path(), &|_| false)?
-        } else {
-            meta.len()
-        };
-    }
-    Ok(total)
 }

@@ -35,8 +35,9 @@ cargo xtask <task>
   bench         build the components, then run the benchmarks (numbers for BENCHMARKS.md):
                 a hook call (cargo bench), and porter build --no-image with 1/4/16 mixins
   bench-build   only the porter build --no-image benchmark, on the release binary as built
-  bench-image   porter build with the Docker engine: clean build vs rebuild, image size
-                overhead by layer, 1 GiB build context throughput and peak memory
+  bench-image   porter build with the Docker engine: the edit loop (build after editing one
+                file) against one COPY of the same context, for a few KiB and for 1 GiB,
+                interleaved; porter's peak memory; image size by layer and its waste
   bench-runtime the runtime's overhead: docker run of an install with one exec step
                 running `true`, against the same image running `true` directly
 ";

@@ -9,7 +9,7 @@ use std::path::Path;
 use anyhow::Result;
 use serde_json::Value;
 
-use crate::dockerfile::{self, MixinLines};
+use crate::dockerfile::{self, ContextLayout, MixinLines};
 use crate::layout::APP_DIR;
 use crate::manifest::Manifest;
 
@@ -35,10 +35,13 @@ pub struct ImageRequest<'a> {
     /// The staged `.cnab/` to send as `.cnab/` (the bundle directory's own
     /// is the previous build's until this one succeeds).
     pub cnab_dir: &'a Path,
-    /// The Dockerfile, relative to the context.
-    pub dockerfile: &'a str,
+    /// How the context is laid out for the Dockerfile (which says where
+    /// the Dockerfile is in it).
+    pub layout: &'a ContextLayout,
     pub tag: &'a str,
     pub build_args: BTreeMap<String, String>,
+    /// Labels the engine adds (as a last step): those the Dockerfile does
+    /// not set itself.
     pub labels: BTreeMap<String, String>,
     pub no_cache: bool,
     /// Each mixin's lines, to say which mixin wrote a step that fails.

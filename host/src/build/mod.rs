@@ -156,7 +156,7 @@ pub fn prepare(
     let staged = stage::stage(
         &options.dir,
         &stage::Staged {
-            dockerfile: &rendered.dockerfile,
+            dockerfile: &rendered.dockerfile.text,
             bundle_json: &cnab::to_canonical_json(&rendered.bundle),
             manifest_text: &loaded.text,
             mixins: loaded
@@ -223,10 +223,14 @@ impl Prepared {
             let request = ImageRequest {
                 context_dir: &context_dir,
                 cnab_dir: staged.path(),
-                dockerfile: ".cnab/Dockerfile",
+                layout: &rendered.dockerfile.layout,
                 tag: &outcome.invocation_image,
-                build_args: image::build_args(&manifest, &rendered.dockerfile, &build_args)?,
-                labels: image::labels(&manifest),
+                build_args: image::build_args(&manifest, &rendered.dockerfile.text, &build_args)?,
+                labels: if rendered.dockerfile.labels_written {
+                    BTreeMap::new()
+                } else {
+                    image::labels(&manifest)
+                },
                 no_cache,
                 mixin_lines: &rendered.mixin_lines,
             };
@@ -370,7 +374,7 @@ fn lint_or_fail(
 /// (with its invocation image not built yet).
 struct Rendered {
     mixin_lines: Vec<MixinLines>,
-    dockerfile: String,
+    dockerfile: dockerfile::Generated,
     bundle: Value,
     image: InvocationImage,
 }
@@ -447,7 +451,7 @@ fn generate_dockerfile(
     loaded: &LoadedManifest,
     mixin_lines: &[MixinLines],
     warnings: &mut Vec<String>,
-) -> Result<String> {
+) -> Result<dockerfile::Generated> {
     let dir = &options.dir;
     let template_text = match &loaded.manifest.dockerfile {
         Some(relative) => {
@@ -476,14 +480,15 @@ fn generate_dockerfile(
     });
     let dockerfile_options = dockerfile::Options {
         manifest_in_context,
+        labels: image::labels(&loaded.manifest),
     };
-    let text = dockerfile::generate(template, mixin_lines, &dockerfile_options)?;
+    let generated = dockerfile::generate(template, mixin_lines, &dockerfile_options)?;
     warnings.extend(
         dockerfile::warnings(template, mixin_lines)
             .into_iter()
             .map(|w| format!("warning: {w}")),
     );
-    Ok(text)
+    Ok(generated)
 }
 
 /// `--name`, `--version` and `--custom` rewrite the manifest the bundle and

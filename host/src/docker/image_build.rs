@@ -43,7 +43,7 @@ pub(super) fn run(
     request: &ImageRequest<'_>,
 ) -> Result<String> {
     let options = BuildImageOptions {
-        dockerfile: request.dockerfile.to_string(),
+        dockerfile: request.layout.dockerfile_path().to_string(),
         t: Some(request.tag.to_string()),
         nocache: request.no_cache,
         rm: true,
@@ -100,7 +100,8 @@ pub(super) fn run(
                 std::fs::read_to_string(request.cnab_dir.join("Dockerfile")).unwrap_or_default();
             Err(anyhow!(
                 "{}",
-                log.explain_failure(request.mixin_lines, request.dockerfile, &dockerfile)
+                // Named as the author finds it, in the bundle directory.
+                log.explain_failure(request.mixin_lines, ".cnab/Dockerfile", &dockerfile)
             ))
         }
         Ok(()) => {
@@ -185,7 +186,7 @@ fn stream_context(request: &ImageRequest<'_>) -> Result<(Producer, mpsc::Receive
     let (sender, receiver) = mpsc::channel(QUEUED_CHUNKS);
     let dir: PathBuf = request.context_dir.to_path_buf();
     let cnab: PathBuf = request.cnab_dir.to_path_buf();
-    let dockerfile = request.dockerfile.to_string();
+    let layout = request.layout.clone();
     let producer = std::thread::Builder::new()
         .name("build-context".into())
         .spawn(move || {
@@ -193,7 +194,7 @@ fn stream_context(request: &ImageRequest<'_>) -> Result<(Producer, mpsc::Receive
                 sender,
                 buffer: Vec::with_capacity(CHUNK),
             };
-            let stats = context::write_context(&dir, &cnab, &dockerfile, &mut out)?;
+            let stats = context::write_context(&dir, &cnab, &layout, &mut out)?;
             out.flush()?;
             Ok(stats)
         })

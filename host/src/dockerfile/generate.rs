@@ -5,7 +5,7 @@
 use super::error::DockerfileError;
 use super::parse::{self, DEFAULT_ESCAPE, Instruction, Parsed};
 use super::sections;
-use super::{INIT_MARKER, MIXINS_MARKER, MixinLines, Options};
+use super::{ContextLayout, Generated, INIT_MARKER, MIXINS_MARKER, MixinLines, Options};
 use crate::layout::RUN_PATH;
 
 /// Where the sections go in the template's lines (0-based indexes).
@@ -43,16 +43,19 @@ pub(super) fn from_template(
     custom: bool,
     mixins: &[MixinLines],
     options: &Options,
-) -> Result<String, DockerfileError> {
+) -> Result<Generated, DockerfileError> {
     let lines = parse::split_lines(text);
     let parsed = parse::parse(&lines, DEFAULT_ESCAPE);
     let plan = plan(&parsed)?;
     let mixin_section = mixin_section(mixins, parsed.escape)?;
     let user_manifest = checked_manifest_path(options)?;
+    // Nothing but porter's own lines reads the context: it can be laid out
+    // for the image (see ContextLayout), and the staging stage is not needed.
+    let split = !reads_build_context(&parsed, &mixin_section);
 
     let mut out: Vec<String> = Vec::with_capacity(lines.len() + 32);
     for (index, line) in lines.iter().enumerate() {
-        if index == plan.last_from.first_line {
+        if index == plan.last_from.first_line && !split {
             out.extend(sections::staging_stage(&plan.last_from.base, user_manifest));
         }
         if plan.init_marker == Some(index) {
@@ -74,9 +77,65 @@ pub(super) fn from_template(
     // Only a custom template or a mixin's instructions can have put files
     // under /cnab before porter's COPY; the default template does not.
     let fix_existing_cnab = custom || !mixin_section.instructions.is_empty();
-    out.extend(sections::tail(fix_existing_cnab));
-    // Porter joins with `\n` and ends without a newline.
-    Ok(out.join("\n"))
+    let label = sections::label_line(&options.labels, parsed.escape);
+    let (tail, layout) = if split {
+        let manifest = user_manifest.map(str::to_string);
+        (
+            sections::split_tail(fix_existing_cnab, label),
+            ContextLayout::Split { manifest },
+        )
+    } else {
+        (
+            sections::tail(fix_existing_cnab, label),
+            ContextLayout::BundleAtRoot,
+        )
+    };
+    out.extend(tail);
+    Ok(Generated {
+        // Porter joins with `\n` and ends without a newline.
+        text: out.join("\n"),
+        layout,
+        labels_written: true,
+    })
+}
+
+/// Whether an instruction of the template (any stage) or of the mixins'
+/// lines copies from the build context: a `COPY` or `ADD` without `--from`
+/// (an `ADD` of a URL fetches instead). Such a Dockerfile needs the bundle
+/// directory at the context's root, as Docker's CLI would send it.
+fn reads_build_context(template: &Parsed<'_>, mixins: &MixinSection) -> bool {
+    let template = template
+        .instructions
+        .iter()
+        .map(|i| (i.keyword.to_ascii_uppercase(), i.arguments.as_str()));
+    let mixins = mixins
+        .instructions
+        .iter()
+        .map(|i| (i.keyword.clone(), i.arguments.as_str()));
+    template
+        .chain(mixins)
+        .any(|(keyword, arguments)| copies_from_context(&keyword, arguments))
+}
+
+/// `keyword` upper case.
+fn copies_from_context(keyword: &str, arguments: &str) -> bool {
+    if keyword != "COPY" && keyword != "ADD" {
+        return false;
+    }
+    let mut words = arguments.split_whitespace().peekable();
+    let mut from_stage = false;
+    while let Some(flag) = words.next_if(|w| w.starts_with("--")) {
+        from_stage |= flag.to_ascii_lowercase().starts_with("--from");
+    }
+    let first_source = words
+        .next()
+        .unwrap_or_default()
+        .trim_start_matches(['[', '"']);
+    let fetched = keyword == "ADD" && {
+        let lower = first_source.to_ascii_lowercase();
+        lower.starts_with("http://") || lower.starts_with("https://")
+    };
+    !from_stage && !fetched
 }
 
 /// The warnings for a template [`from_template`] accepts; none when it
@@ -355,5 +414,31 @@ fn final_stage_warning(keyword: &str, place: &str) -> Option<String> {
              arguments, so the bundle may not run; remove the ENTRYPOINT"
         )),
         _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::copies_from_context;
+
+    #[test]
+    fn copies_from_the_context_unless_from_a_stage_or_a_url() {
+        for (keyword, arguments, reads) in [
+            ("COPY", ". ${BUNDLE_DIR}", true),
+            ("COPY", "--chown=1:1 mybin /cnab/app/", true),
+            ("COPY", r#"["a b", "/x/"]"#, true),
+            ("ADD", "archive.tgz /opt/", true),
+            ("COPY", "--from=build /out/app /usr/local/bin/app", false),
+            ("COPY", "--FROM=build /a /b", false),
+            ("ADD", "https://example.com/x.tgz /opt/", false),
+            ("ADD", r#"["http://example.com/x", "/x"]"#, false),
+            ("RUN", "cp a b", false),
+        ] {
+            assert_eq!(
+                copies_from_context(keyword, arguments),
+                reads,
+                "{keyword} {arguments}"
+            );
+        }
     }
 }

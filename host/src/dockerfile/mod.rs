@@ -40,8 +40,8 @@
 //! | 1 | Adds `# syntax=docker/dockerfile:1` when the template has none. | Adds nothing (a template's own `# syntax=` line is kept). | BuildKit pulls the frontend image the line names, which fails offline; the classic builder does not need it. |
 //! | 2 | Default template: `FROM --platform=linux/amd64 debian:stable-slim`. | `FROM debian:stable-slim`. | The platform is the build's choice, not the template's (Porter #2870: amd64 only). |
 //! | 3 | Default template: apt's keep-cache setting, then `RUN --mount=type=cache,...` for `apt-get update && apt-get install -y ca-certificates`. | One `RUN apt-get update && apt-get install -y ca-certificates && apt-get clean && rm -rf /var/lib/apt/lists/*`. | `RUN --mount` needs BuildKit. `apt-get clean` and removing the lists keep apt's caches out of the image as the cache mount did (80 MB on a base without Docker's `docker-clean` apt setting, such as a debootstrapped one); mixins run `apt-get update` themselves, as with Porter. |
-//! | 4 | `COPY --link . ${BUNDLE_DIR}`, `RUN rm ${BUNDLE_DIR}/porter.yaml`, `RUN rm -fr ${BUNDLE_DIR}/.cnab`, `COPY --link .cnab /cnab`, `RUN chgrp -R ${BUNDLE_GID} /cnab && chmod -R g=u /cnab` in the image: `.cnab` is stored three times and the bundle files twice (Porter #3488). | The same steps in a stage `porter-cnab`, inserted above the last FROM and based on that FROM's image; the image gets `COPY --from=porter-cnab /porter-cnab /cnab`, which keeps owner, group and mode (checked with Docker 20.10's classic builder). | One copy of each file, with the classic builder: Porter's fix (`optimized-bundle-build`) needs BuildKit's named contexts and `COPY --chmod`. |
-//! | 5 | The `chgrp -R` / `chmod -R g=u` also covers what template and mixin lines put under `/cnab` (a binary in Porter's goldens, `terraform init` output for the terraform mixin). | `RUN if [ -d /cnab ]; then chgrp -R ... /cnab && chmod -R g=u /cnab; fi` before the `COPY --from`, only for a custom template or when a mixin has instructions. | Those files keep working for a non-root user, without a second copy of the bundle; the default template with comment-only mixin output (exec) does not need it. |
+//! | 4 | `COPY --link . ${BUNDLE_DIR}`, `RUN rm ${BUNDLE_DIR}/porter.yaml`, `RUN rm -fr ${BUNDLE_DIR}/.cnab`, `COPY --link .cnab /cnab`, `RUN chgrp -R ${BUNDLE_GID} /cnab && chmod -R g=u /cnab` in the image: `.cnab` is stored three times and the bundle files twice (Porter #3488), and an edit re-runs every step from the first `COPY`. | When nothing but porter's lines reads the build context (the default template, and any template and mixin lines without a `COPY`/`ADD` from it): `WORKDIR`, `USER`, `CMD` and the labels first, then `COPY --chown=0:${BUNDLE_GID} porter-runtime /cnab` (runtime and mixins) and `COPY --chown=0:${BUNDLE_GID} porter-bundle /cnab` (the bundle's files, the manifest, `run`, bundle.json, the Dockerfile) from a context porter lays out as `/cnab`, modes already `g=u` ([`ContextLayout::Split`]). Otherwise the same steps as Porter's in a stage `porter-cnab` above the last FROM, and `COPY --from=porter-cnab /porter-cnab /cnab`, which keeps owner, group and mode. Either way the image's files, modes, owners and groups are Porter's. | One copy of each file, with the classic builder (Porter's fix, `optimized-bundle-build`, needs BuildKit). An edit of a bundle file re-runs one `COPY`, which writes each of its bytes once: the rebuild costs what one `COPY` of the context costs (BENCHMARKS.md). A template that copies from the context gets the bundle directory at the context's root, as Docker's CLI would send it. |
+//! | 5 | The `chgrp -R` / `chmod -R g=u` also covers what template and mixin lines put under `/cnab` (a binary in Porter's goldens, `terraform init` output for the terraform mixin). | `RUN if [ -d /cnab ]; then chgrp -R ... /cnab && chmod -R g=u /cnab; fi` before porter's copies, only for a custom template or when a mixin has instructions. | Those files keep working for a non-root user, without a second copy of the bundle; the default template with comment-only mixin output (exec) does not need it. |
 //! | 6 | `RUN rm ${BUNDLE_DIR}/<manifest>` fails when `.dockerignore` leaves the manifest out, and breaks on a path with spaces. | `rm -fr`, with the path quoted for the shell when needed. | Ignoring porter.yaml in `.dockerignore` is reasonable; odd paths happen. |
 //! | 7 | A missing `# PORTER_INIT` goes after the *first* FROM. | After the *last* FROM. | The appended lines (`COPY`, `USER ${BUNDLE_UID}`) run in the last stage and need the init lines' `ARG`s there. Same place for a single-stage template, as in all of Porter's goldens. |
 //! | 8 | FROM is a line starting with `FROM`. | A FROM instruction as Docker reads it: any case, continued lines, not inside another instruction. | With `from debian`, Porter put the init lines above the FROM. |
@@ -51,11 +51,12 @@
 //! | 12 | `CUSTOM_*` arguments: the regular expression `ARG (CUSTOM_([a-zA-Z0-9_]+))` over the whole text. | `ARG` instructions as Docker parses them ([`declared_custom_args`]). | A commented-out `ARG` no longer counts; `arg`, tabs, several names per `ARG` and continued lines do. |
 //! | 13 | A UTF-8 byte order mark stays at the start of the first line. | Dropped (Docker drops it too). | Lines are now inserted above the FROM, which would put it mid-file. |
 //! | 14 | `verbatim`: the template re-joined line by line (no final newline, `\r\n` -> `\n`); mixin lines dropped silently. | The template byte for byte; a warning names the mixins whose instructions are left out. | Verbatim means verbatim; a mixin's tools missing from the image should not be a surprise at run time. |
+//! | 15 | The image's labels are passed to the engine, which adds them as a last step. | One `LABEL` line above porter's copies (a verbatim template still gets them from the engine). | A step after the bundle's files is re-run on every edit. |
 //!
 //! Not differences: the init lines, the markers and their prefix matching,
-//! where mixin lines go, the blank line after each mixin, the final
-//! `USER` / `WORKDIR` / `CMD` lines and the missing final newline are
-//! Porter's.
+//! where mixin lines go, the blank line after each mixin, the `USER` /
+//! `WORKDIR` / `CMD` lines (their order aside, see 4) and the missing final
+//! newline are Porter's.
 
 mod build_args;
 mod buildkit;
@@ -67,6 +68,8 @@ mod sections;
 pub use build_args::{custom_arg_name, declared_custom_args};
 pub use buildkit::{BuildKitOnly, buildkit_only_syntax};
 pub use error::DockerfileError;
+
+use std::collections::BTreeMap;
 
 /// Replaced by the init lines (build arguments and the bundle user).
 pub const INIT_MARKER: &str = "# PORTER_INIT";
@@ -129,12 +132,69 @@ pub struct Options {
     /// `None` when it lives outside the build context (Porter then leaves it
     /// alone too). Default: `porter.yaml`.
     pub manifest_in_context: Option<String>,
+    /// The image's labels, written as one `LABEL` above the bundle's files
+    /// (labels the engine API adds become a step after them, re-run on
+    /// every edit). A verbatim template does not get them: the caller
+    /// passes them to the engine instead ([`Generated::labels_written`]).
+    pub labels: BTreeMap<String, String>,
 }
 
 impl Default for Options {
     fn default() -> Self {
         Options {
             manifest_in_context: Some("porter.yaml".to_string()),
+            labels: BTreeMap::new(),
+        }
+    }
+}
+
+/// What [`generate`] made: the Dockerfile and how the build context must be
+/// laid out for it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Generated {
+    pub text: String,
+    pub layout: ContextLayout,
+    /// Whether the text sets [`Options::labels`] itself.
+    pub labels_written: bool,
+}
+
+/// How the build context is laid out for a generated Dockerfile. porter
+/// writes the context itself (docker/context.rs), so it can put each file
+/// where one `COPY` takes it to its place in the image, with its final mode.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ContextLayout {
+    /// The bundle directory at the root with `.cnab/` beside its files, as
+    /// Docker's CLI would send it: for a template (or a mixin's lines) that
+    /// copies from the context (`COPY . ${BUNDLE_DIR}`, `COPY mybin
+    /// /cnab/app/`), and for a verbatim one. Modes as on disk (0644/0755);
+    /// the `porter-cnab` stage gives the group the owner's permissions.
+    BundleAtRoot,
+    /// Laid out as the image's `/cnab`, in two trees the Dockerfile copies
+    /// with one `COPY --chown=0:${BUNDLE_GID}` each: [`RUNTIME_TREE`] (the
+    /// runtime and the mixins, which an edit of the bundle does not change,
+    /// so their layer comes from the cache) and then [`BUNDLE_TREE`] (the
+    /// bundle's files under `app/` with porter's `run` and manifest over
+    /// them, `bundle.json`, the Dockerfile). Modes are final in the tar: the
+    /// group has the owner's permissions (0664, 0775), as Porter's
+    /// `chmod -R g=u` gives them, so no step rewrites the files.
+    Split {
+        /// The author's manifest in the bundle directory (`/` separated),
+        /// left out: the canonical one takes its place.
+        manifest: Option<String>,
+    },
+}
+
+/// [`ContextLayout::Split`]: the tree copied first (runtime and mixins).
+pub const RUNTIME_TREE: &str = "porter-runtime";
+/// [`ContextLayout::Split`]: the tree copied last (everything else).
+pub const BUNDLE_TREE: &str = "porter-bundle";
+
+impl ContextLayout {
+    /// Where the Dockerfile is in the context.
+    pub fn dockerfile_path(&self) -> &'static str {
+        match self {
+            ContextLayout::BundleAtRoot => ".cnab/Dockerfile",
+            ContextLayout::Split { .. } => "porter-bundle/Dockerfile",
         }
     }
 }
@@ -145,7 +205,7 @@ pub fn generate(
     template: Template<'_>,
     mixins: &[MixinLines],
     options: &Options,
-) -> Result<String, DockerfileError> {
+) -> Result<Generated, DockerfileError> {
     match template {
         Template::Default => generate::from_template(DEFAULT_TEMPLATE, false, mixins, options),
         Template::Custom {
@@ -155,7 +215,11 @@ pub fn generate(
         Template::Custom {
             text,
             verbatim: true,
-        } => Ok(text.to_string()),
+        } => Ok(Generated {
+            text: text.to_string(),
+            layout: ContextLayout::BundleAtRoot,
+            labels_written: false,
+        }),
     }
 }
 
