@@ -3,6 +3,8 @@
 //!
 //! The pipeline, one module per stage (ARCHITECTURE.md at the workspace
 //! root is the map):
+//! - [`experimental`]: Porter's experimental flags, and [`config`], which
+//!   reads them from `PORTER_EXPERIMENTAL` and `PORTER_HOME`'s config file;
 //! - [`manifest`]: porter.yaml -> [`manifest::LoadedManifest`], validation;
 //! - [`mixin`]: the store of installed mixins in `PORTER_HOME`, and the
 //!   sandboxed runtime that calls their hooks;
@@ -15,9 +17,11 @@
 pub mod build;
 pub mod cli;
 pub mod cnab;
+pub mod config;
 pub mod docker;
 pub mod dockerfile;
 mod error_text;
+pub mod experimental;
 mod fsmeta;
 mod go;
 pub mod home;

@@ -4,8 +4,8 @@
 //! and canonical JSON as cnab-go writes it.
 //!
 //! Porter's deps-v2 goldens (`mybuns-depsv2*`, `myenv-depsv2`) are not
-//! compared: they need Porter's `dependencies-v2` experimental flag, and the
-//! 1.1.0 manifests that go with it are refused by our loader.
+//! compared: they need Porter's dependencies v2, which this porter does not
+//! write (its `dependencies-v2` flag only lets schemaVersion 1.1.0 through).
 
 use std::path::{Path, PathBuf};
 
@@ -13,6 +13,7 @@ use porter::cnab::{
     self, BundleFile, BundleInputs, DELIBERATE_DIFFERENCES, DifferenceKind, InvocationImage,
     MixinRecord, StampInputs,
 };
+use porter::experimental::{Experimental, Flag};
 use porter::manifest::{self, LoadedManifest};
 use serde_json::{Value, json};
 
@@ -991,19 +992,15 @@ fn canonical_json_follows_rfc_8785() {
     );
 }
 
-/// `TestManifestConverter_ToBundle_PersistentParameter`. Porter needs
-/// schemaVersion 1.2.0 and a flag for `persistent`; our loader refuses 1.2.0
-/// but accepts the key at 1.0.1, so the expansion is checked there.
+/// `TestManifestConverter_ToBundle_PersistentParameter`: Porter's fixture
+/// (schemaVersion 1.2.0) loaded with the `persistent-parameters` flag.
 #[test]
 fn persistent_parameters_expand_as_porter_expands_them() {
-    // Our loader refuses `persistent` (Porter gates it behind schemaVersion
-    // 1.2.0 and an experimental flag), so the flag is set on the model: the
-    // expansion is ready for when 1.2.0 is supported.
-    let text = read("porter/manifest/porter-with-persistent-params.yaml")
-        .replace("schemaVersion: 1.2.0", "schemaVersion: 1.0.1")
-        .replace("    persistent: true\n", "");
-    let mut loaded = load_text("porter.yaml", &text);
-    loaded.manifest.parameters[0].persistent = true;
+    let text = read("porter/manifest/porter-with-persistent-params.yaml");
+    let options =
+        manifest::LoadOptions::with_flags(Experimental::with([Flag::PersistentParameters]));
+    let loaded = manifest::load_str_with_options("porter.yaml", text.clone(), &options)
+        .unwrap_or_else(|e| panic!("{e}"));
     let mixins = porters_test_mixins();
     let image = porters_test_image();
     let bundle = cnab::bundle_json(&BundleInputs {

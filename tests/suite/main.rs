@@ -7,6 +7,7 @@ mod build_cli;
 mod cnab_bundle;
 mod dockerfile_generation;
 mod exec_mixin;
+mod experimental;
 mod image_build;
 mod lint_cli;
 mod lock;

@@ -52,10 +52,11 @@ fn invalid_fixtures_fail_as_porter_says() {
             "manifest/empty-steps.yaml",
             "found an empty step in action 'install'",
         ),
-        // 1.1.0 and 1.2.0 need Porter's experimental flags, which we do not have.
+        // 1.1.0 and 1.2.0 need Porter's experimental flags, off here
+        // (tests/suite/experimental.rs turns them on).
         (
             "manifest/porter-with-persistent-params.yaml",
-            "the schema version is 1.2.0 but the supported schema version is 1.0.0-alpha.1 || 1.0.0 - 1.0.1",
+            "the schema version is 1.2.0 but the supported schema version is 1.0.0-alpha.1 || >=1.0.0 <=1.0.1",
         ),
         (
             "manifest/bundles/mysql/porter.yaml",

@@ -57,7 +57,7 @@ fn every_malformed_manifest_gets_its_error_at_its_line() {
         (
             replace("schemaVersion: 1.0.1", "schemaVersion: 2.0.0"),
             1,
-            "the schema version is 2.0.0 but the supported schema version is 1.0.0-alpha.1 || 1.0.0 - 1.0.1",
+            "the schema version is 2.0.0 but the supported schema version is 1.0.0-alpha.1 || >=1.0.0 <=1.0.1",
         ),
         (replace("name: t\n", ""), 0, "bundle name must be set"),
         (
@@ -279,7 +279,7 @@ fn every_malformed_manifest_gets_its_error_at_its_line() {
         (
             with("parameters:\n  - name: rg\n    type: string\n    persistent: true\n"),
             16,
-            "parameter 'rg' is persistent, which needs schemaVersion 1.2.0",
+            "parameter \"rg\" uses persistent: true which requires the persistent-parameters experimental feature",
         ),
         // Credentials and outputs.
         (

@@ -64,7 +64,10 @@ pub fn porter(home: &Path) -> assert_cmd::Command {
     let mut cmd = assert_cmd::Command::new(env!("CARGO_BIN_EXE_porter"));
     cmd.env("PORTER_HOME", home)
         .env_remove("PORTER_DEBUG")
-        .env_remove("PORTER_MIRROR");
+        .env_remove("PORTER_MIRROR")
+        // Porter's configuration comes from PORTER_HOME's file in tests.
+        .env_remove("PORTER_EXPERIMENTAL")
+        .env_remove("PORTER_CONTEXT");
     // Downloads in tests go to the test's server on 127.0.0.1, never a proxy.
     for proxy in [
         "http_proxy",

@@ -28,10 +28,11 @@ use serde_json::Value;
 
 use crate::cnab::{self, BundleInputs, InvocationImage, MixinRecord, StampInputs};
 use crate::dockerfile::{self, MixinLines, Template};
+use crate::experimental::{Experimental, Flag};
 use crate::home::PorterHome;
 use crate::lint;
 use crate::lock::{self, Lock};
-use crate::manifest::{self, Diagnostic, LoadedManifest, ManifestErrors};
+use crate::manifest::{self, Diagnostic, LoadOptions, LoadedManifest, ManifestErrors};
 use crate::memo::{MemoKey, PORTER_NAMESPACE};
 use crate::mixin::{BuildRequest, InstalledMixin, MixinHost};
 
@@ -66,9 +67,10 @@ pub struct BuildOptions {
     /// `--preserve-tags`: recorded in the stamp, for publishing to keep the
     /// referenced images' tags, as Porter records it.
     pub preserve_tags: bool,
-    /// Porter's experimental `full-control-dockerfile`: the custom template
-    /// is used as it is, nothing inserted or appended.
-    pub full_control_dockerfile: bool,
+    /// Porter's experimental flags (`crate::config`): the schemaVersions and
+    /// `persistent:` porter.yaml may use, and `full-control-dockerfile` (the
+    /// custom template is used as it is, nothing inserted or appended).
+    pub experimental: Experimental,
     /// `--locked`: exactly the mixins porter.lock records, or fail.
     pub locked: bool,
 }
@@ -288,14 +290,22 @@ fn load(
         );
     }
     let text = manifest::read_file(&options.file)?;
-    let text = apply_overrides(&options.file, &text, options)?;
-    let manifest = manifest::load_str_with(&options.file, text.clone(), |text, check| {
-        let key = MemoKey::builder(PORTER_NAMESPACE, "manifest-check")
-            .field(text)
-            .finish();
-        host.memo().remembered(&key, check)
-    })?;
+    let load_options = LoadOptions::with_flags(options.experimental.clone());
+    let text = apply_overrides(&options.file, &text, options, &load_options)?;
+    let manifest =
+        manifest::load_str_with(&options.file, text.clone(), &load_options, |text, check| {
+            // The flags decide which schemaVersions pass: part of the key.
+            let key = MemoKey::builder(PORTER_NAMESPACE, "manifest-check")
+                .field(text)
+                .field(&load_options.key())
+                .finish();
+            host.memo().remembered(&key, check)
+        })?;
     warnings.extend(manifest.warnings.iter().map(Diagnostic::to_string));
+    warnings.extend(accepted_but_not_implemented(
+        &options.experimental,
+        &manifest,
+    ));
 
     let mixins = if options.locked {
         lock::locked_mixins(host.store(), &manifest, &lock::path_for(&options.file))?
@@ -332,6 +342,22 @@ fn load(
         digest,
         invocation_image,
     })
+}
+
+/// Flags whose schemaVersion porter lets through but whose feature it does
+/// not implement: said when the manifest uses that feature's part.
+fn accepted_but_not_implemented(flags: &Experimental, loaded: &LoadedManifest) -> Vec<String> {
+    let mut warnings = Vec::new();
+    let has_dependencies = !loaded.manifest.dependencies.is_empty();
+    if flags.is_on(Flag::DependenciesV2) && has_dependencies {
+        warnings.push(
+            "warning: dependencies-v2 is on, but this porter writes dependencies as v1 \
+             (io.cnab.dependencies in bundle.json), where Porter would write \
+             org.getporter.dependencies@v2"
+                .to_string(),
+        );
+    }
+    warnings
 }
 
 fn unused_build_args(args: &[(String, String)]) -> String {
@@ -468,7 +494,7 @@ fn generate_dockerfile(
     let template = match &template_text {
         Some(text) => Template::Custom {
             text,
-            verbatim: options.full_control_dockerfile,
+            verbatim: options.experimental.is_on(Flag::FullControlDockerfile),
         },
         None => Template::Default,
     };
@@ -495,12 +521,17 @@ fn generate_dockerfile(
 /// the image carry. The YAML is re-written only when there is an override
 /// (comments are then lost); otherwise the author's text is kept byte for
 /// byte.
-fn apply_overrides(path: &Path, text: &str, options: &BuildOptions) -> Result<String> {
+fn apply_overrides(
+    path: &Path,
+    text: &str,
+    options: &BuildOptions,
+    load_options: &LoadOptions,
+) -> Result<String> {
     if options.name.is_none() && options.version.is_none() && options.custom.is_empty() {
         return Ok(text.to_string());
     }
     // Errors in the author's file are reported against it, unchanged.
-    let loaded = manifest::load_str(path, text.to_string())?;
+    let loaded = manifest::load_str_with_options(path, text.to_string(), load_options)?;
     let mut document = loaded.document;
     let root = document
         .as_object_mut()

@@ -53,6 +53,8 @@ fn parse_key_value(text: &str) -> Result<(String, String), String> {
 }
 
 pub fn run(command: BuildCommand) -> Result<()> {
+    let home = PorterHome::from_env()?;
+    let config = super::shared::porter_config(&home)?;
     let options = BuildOptions {
         file: command.bundle.manifest_path(),
         dir: command.bundle.dir(),
@@ -64,10 +66,10 @@ pub fn run(command: BuildCommand) -> Result<()> {
         no_cache: command.no_cache,
         force: command.force,
         preserve_tags: command.preserve_tags,
-        full_control_dockerfile: experimental("full-control-dockerfile"),
+        experimental: config.experimental,
         locked: command.locked,
     };
-    let host = MixinHost::new(&PorterHome::from_env()?)?;
+    let host = MixinHost::new(&home)?;
     // Connected first: an engine that is down is reported before any work.
     let engine = if command.no_image {
         None
@@ -100,11 +102,4 @@ pub fn run(command: BuildCommand) -> Result<()> {
         ),
     }
     Ok(())
-}
-
-/// Whether Porter's experimental `flag` is on: `PORTER_EXPERIMENTAL` is a
-/// comma-separated list, as Porter reads it.
-fn experimental(flag: &str) -> bool {
-    std::env::var("PORTER_EXPERIMENTAL")
-        .is_ok_and(|flags| flags.split(',').any(|f| f.trim() == flag))
 }

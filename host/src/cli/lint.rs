@@ -21,9 +21,12 @@ pub struct LintCommand {
 
 pub fn run(command: LintCommand) -> Result<()> {
     let path = command.bundle.manifest_path();
-    let findings = match manifest::load_file(&path) {
+    let home = PorterHome::from_env()?;
+    let config = super::shared::porter_config(&home)?;
+    let options = super::shared::load_options(&config);
+    let findings = match manifest::load_file_with_options(&path, &options) {
         Ok(loaded) => {
-            let host = MixinHost::new(&PorterHome::from_env()?)?;
+            let host = MixinHost::new(&home)?;
             let resolution = host.store().resolve_declared(&loaded);
             let mut findings = lint::lint(&loaded, &host, &resolution.mixins)?;
             findings.extend(resolution.problems);

@@ -226,7 +226,9 @@ fn restore_locked(host: &MixinHost, args: InstallArgs) -> Result<()> {
     }
     let dir = args.dir.unwrap_or_else(|| PathBuf::from("."));
     let manifest = dir.join("porter.yaml");
-    let loaded = crate::manifest::load_file(&manifest)?;
+    let config = super::shared::porter_config(host.home())?;
+    let load_options = super::shared::load_options(&config);
+    let loaded = crate::manifest::load_file_with_options(&manifest, &load_options)?;
     let options = RegistryOptions::from_env(args.insecure_registry);
     let downloader = Downloader::new(Progress::Stderr)?;
     let fetch = |entry: &LockedMixin| fetch_recorded(entry, &downloader, &options);

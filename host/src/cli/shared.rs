@@ -7,6 +7,25 @@ use std::path::PathBuf;
 use anyhow::Result;
 use serde::Serialize;
 
+use crate::config::{self, Config};
+use crate::home::PorterHome;
+use crate::manifest::LoadOptions;
+
+/// Porter's configuration (the experimental flags), its warnings shown on
+/// stderr before the command's own output.
+pub fn porter_config(home: &PorterHome) -> Result<Config> {
+    let config = config::load(home)?;
+    for warning in &config.warnings {
+        eprintln!("{warning}\n");
+    }
+    Ok(config)
+}
+
+/// How commands that read porter.yaml load it: with the flags `config` has on.
+pub fn load_options(config: &Config) -> LoadOptions {
+    LoadOptions::with_flags(config.experimental.clone())
+}
+
 /// Where the bundle is: Porter's `--file` and `--dir`.
 #[derive(Debug, Clone, clap::Args)]
 pub struct BundleLocation {

@@ -1,13 +1,12 @@
 //! The parameters and outputs as Porter sees them when it writes the
-//! bundle: the manifest's own, after the rewrites Porter makes before
-//! mapping (persistent parameters expanded, `applyTo` filled in for
-//! parameters fed by an output), plus Porter's built-in ones.
+//! bundle: the manifest's own (persistent parameters were expanded when it
+//! was loaded, `crate::manifest`), after the rewrite Porter makes before
+//! mapping (`applyTo` filled in for parameters fed by an output), plus
+//! Porter's built-in ones.
 
 use serde_json::{Map, Value, json};
 
 use crate::manifest::{BUILTIN_ACTIONS, Manifest, Output, Parameter, ParameterSource};
-
-use crate::layout::APP_DIR;
 
 /// A parameter ready to be mapped (`manifest.ParameterDefinition`).
 #[derive(Debug, Clone)]
@@ -52,9 +51,6 @@ pub(super) fn parameter_specs(m: &Manifest) -> Vec<ParameterSpec> {
         .iter()
         .map(|p| {
             let mut spec = from_parameter(p);
-            if p.persistent {
-                expand_persistent(&mut spec, m);
-            }
             fill_apply_to_for_output_sources(&mut spec, m);
             spec
         })
@@ -63,15 +59,10 @@ pub(super) fn parameter_specs(m: &Manifest) -> Vec<ParameterSpec> {
     specs
 }
 
-/// The manifest's outputs, the outputs persistent parameters imply, then
-/// `porter-state`.
+/// The manifest's outputs (with those persistent parameters generated),
+/// then `porter-state`.
 pub(super) fn output_specs(m: &Manifest) -> Vec<OutputSpec> {
     let mut specs: Vec<OutputSpec> = m.outputs.iter().map(from_output).collect();
-    for p in m.parameters.iter().filter(|p| p.persistent) {
-        if !specs.iter().any(|o| o.name == p.name) {
-            specs.push(persistent_output(p));
-        }
-    }
     specs.push(builtin_state_output());
     specs
 }
@@ -100,37 +91,6 @@ fn from_output(o: &Output) -> OutputSpec {
         schema: o.schema.clone(),
         is_state: false,
     }
-}
-
-/// `expandPersistentParameters`: `persistent: true` is shorthand for a file
-/// under /cnab/app fed back from an output of the same name, on every action
-/// that can see that output.
-fn expand_persistent(spec: &mut ParameterSpec, m: &Manifest) {
-    spec.path = Some(persistent_path(&spec.name));
-    spec.source = Some(ParameterSource {
-        output: spec.name.clone(),
-        dependency: None,
-    });
-    let mut apply_to = vec!["install".to_string(), "uninstall".to_string()];
-    apply_to.extend(upgrade_and_custom_actions(m));
-    apply_to.sort();
-    spec.apply_to = apply_to;
-}
-
-fn persistent_output(p: &Parameter) -> OutputSpec {
-    OutputSpec {
-        name: p.name.clone(),
-        description: p.description.clone(),
-        sensitive: p.sensitive,
-        path: Some(persistent_path(&p.name)),
-        apply_to: Vec::new(),
-        schema: p.schema.clone(),
-        is_state: false,
-    }
-}
-
-fn persistent_path(name: &str) -> String {
-    format!("{APP_DIR}/{name}")
 }
 
 /// `UpdateApplyTo`: a parameter fed by an output, with no default and no

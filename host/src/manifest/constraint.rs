@@ -64,14 +64,15 @@ fn to_cargo_syntax(alternative: &str) -> String {
                     .len();
             let (op, version) = term.split_at(op_len);
             let version = strip_v(version);
-            let op = if op.is_empty()
-                && version.split('.').count() == 3
-                && !version.contains(['x', 'X', '*'])
-            {
-                "="
-            } else {
-                op
-            };
+            // The dots of a prerelease (`1.0.0-alpha.1`) are not the core's.
+            let core = version.split(['-', '+']).next().unwrap_or_default();
+            let op =
+                if op.is_empty() && core.split('.').count() == 3 && !core.contains(['x', 'X', '*'])
+                {
+                    "="
+                } else {
+                    op
+                };
             terms.push(format!("{op}{version}"));
         }
     }
@@ -127,6 +128,9 @@ mod tests {
         assert!(ok("1.2.3 - 2.0.0", "2.0.0"));
         assert!(!ok("1.2.3 - 2.0.0", "1.2.2"));
         assert!(ok("v1.2.3", "1.2.3"));
+        // A bare prerelease is that version only, as in Masterminds.
+        assert!(ok("1.0.0-alpha.1", "1.0.0-alpha.1"));
+        assert!(!ok("1.0.0-alpha.1", "1.0.0-alpha.2"));
         assert!(!ok("1.2.3", "1.2.4"));
         assert!(ok("^1.2", "1.9.0"));
         assert!(ok("~1.2", "1.2.9"));

@@ -12,8 +12,10 @@ pub mod constraint;
 pub mod mixin_place;
 pub mod model;
 mod parse;
+mod persistent;
 pub mod rules;
 pub mod schema;
+pub mod schema_version;
 pub mod source;
 pub mod template;
 mod validate;
@@ -25,10 +27,55 @@ pub use constraint::VersionConstraint;
 pub use model::*;
 pub use source::{Diagnostic, Position, Severity, SourceFile};
 pub use template::TemplateUse;
-pub use validate::{RESERVED_PREFIXES, SUPPORTED_SCHEMA_VERSIONS};
+pub use validate::RESERVED_PREFIXES;
+
+use crate::experimental::{Experimental, Flag};
 
 /// Larger than any manifest has reason to be.
 const MAX_MANIFEST_BYTES: u64 = 16 << 20;
+
+/// What loading depends on besides the text: Porter's experimental flags
+/// (schemaVersion 1.1.0 to 1.3.0, `persistent: true`) and whether the
+/// schemaVersion is checked at all.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct LoadOptions {
+    pub experimental: Experimental,
+    pub schema_check: SchemaCheck,
+}
+
+/// Porter's `schema-check` strategies that porter uses.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum SchemaCheck {
+    /// The version must satisfy the supported constraint (Porter's default).
+    #[default]
+    Exact,
+    /// Not checked: what `porter run` does with a bundle already built.
+    None,
+}
+
+impl LoadOptions {
+    pub fn with_flags(experimental: Experimental) -> Self {
+        LoadOptions {
+            experimental,
+            schema_check: SchemaCheck::Exact,
+        }
+    }
+
+    /// Porter's `porter run`: the bundle was checked when it was built, so
+    /// its schemaVersion is not checked again and persistent parameters
+    /// expand whatever the image's environment says.
+    pub fn runtime() -> Self {
+        LoadOptions {
+            experimental: Experimental::with([Flag::PersistentParameters]),
+            schema_check: SchemaCheck::None,
+        }
+    }
+
+    /// What remembered checks of a text are keyed by, besides the text.
+    pub fn key(&self) -> String {
+        format!("{:?};{}", self.schema_check, self.experimental.key())
+    }
+}
 
 /// A manifest that passed validation, with what it was read from.
 #[derive(Debug, Clone)]
@@ -79,9 +126,17 @@ impl fmt::Display for ManifestErrors {
 
 impl std::error::Error for ManifestErrors {}
 
-/// Reads and validates the manifest at `path`.
+/// Reads and validates the manifest at `path`, with no experimental flag.
 pub fn load_file(path: &Path) -> anyhow::Result<LoadedManifest> {
-    Ok(load_str(path, read_file(path)?)?)
+    load_file_with_options(path, &LoadOptions::default())
+}
+
+/// Reads and validates the manifest at `path`.
+pub fn load_file_with_options(
+    path: &Path,
+    options: &LoadOptions,
+) -> anyhow::Result<LoadedManifest> {
+    Ok(load_str_with_options(path, read_file(path)?, options)?)
 }
 
 /// The text of the manifest at `path`, refused when it is missing, not a
@@ -122,18 +177,30 @@ pub fn read_file(path: &Path) -> anyhow::Result<String> {
     Ok(text)
 }
 
-/// Validates manifest text; `path` is only used in messages.
+/// Validates manifest text, with no experimental flag; `path` is only used
+/// in messages.
 pub fn load_str(path: impl Into<PathBuf>, text: String) -> Result<LoadedManifest, ManifestErrors> {
-    load_str_with(path, text, |_, check| check())
+    load_str_with_options(path, text, &LoadOptions::default())
 }
 
-/// [`load_str`], with the checks that follow parsing (a function of the
-/// text alone, and the costly part: each parameter's schema is compiled)
-/// run through `checks`, given the text and the checks: it may answer from
-/// an earlier run instead.
+/// Validates manifest text as `options` say.
+pub fn load_str_with_options(
+    path: impl Into<PathBuf>,
+    text: String,
+    options: &LoadOptions,
+) -> Result<LoadedManifest, ManifestErrors> {
+    load_str_with(path, text, options, |_, check| check())
+}
+
+/// [`load_str_with_options`], with the checks that follow parsing (a
+/// function of the text and `options`, and the costly part: each
+/// parameter's schema is compiled) run through `checks`, given the text and
+/// the checks: it may answer from an earlier run of the same text and
+/// options ([`LoadOptions::key`]) instead.
 pub fn load_str_with(
     path: impl Into<PathBuf>,
     text: String,
+    options: &LoadOptions,
     checks: impl FnOnce(&str, &mut dyn FnMut() -> Vec<Diagnostic>) -> Vec<Diagnostic>,
 ) -> Result<LoadedManifest, ManifestErrors> {
     let source = SourceFile::new(path, text);
@@ -148,7 +215,14 @@ pub fn load_str_with(
     let delimiters = template::Delimiters::for_schema_version(&manifest.schema_version);
     let templates = template::scan(&document, delimiters);
     manifest.template_variables = templates.iter().map(|t| t.variable.clone()).collect();
-    let mut check = || validate::validate(&source, &manifest, &templates, &document);
+    // Before the checks, as Porter does: they judge the expanded form.
+    diagnostics.extend(persistent::expand(
+        &mut manifest,
+        &source,
+        &document,
+        &options.experimental,
+    ));
+    let mut check = || validate::validate(&source, &manifest, &templates, &document, options);
     let mut checked = checks(&source.text, &mut check);
     // Remembered diagnostics may come from the same text at another path.
     checked

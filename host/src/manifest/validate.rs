@@ -7,12 +7,11 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde_json::{Map, Value};
 
 use super::model::*;
+use super::schema_version;
 use super::source::{Diagnostic, Position, SourceFile};
 use super::template::TemplateUse;
+use super::{LoadOptions, SchemaCheck};
 
-/// Porter's supported schema versions (`1.0.0-alpha.1 || 1.0.0 - 1.0.1`).
-pub const SUPPORTED_SCHEMA_VERSIONS: &[&str] = &["1.0.0-alpha.1", "1.0.0", "1.0.1"];
-const SCHEMA_VERSION_CONSTRAINT: &str = "1.0.0-alpha.1 || 1.0.0 - 1.0.1";
 /// Names Porter keeps for its own parameters, outputs and wiring.
 pub const RESERVED_PREFIXES: [&str; 2] = ["porter-", "porter_"];
 
@@ -21,10 +20,12 @@ pub fn validate(
     manifest: &Manifest,
     templates: &[TemplateUse],
     root: &Value,
+    options: &LoadOptions,
 ) -> Vec<Diagnostic> {
     let mut v = Validator {
         source,
         manifest,
+        options,
         diagnostics: Vec::new(),
     };
     v.header(root);
@@ -42,6 +43,7 @@ pub fn validate(
 struct Validator<'a> {
     source: &'a SourceFile,
     manifest: &'a Manifest,
+    options: &'a LoadOptions,
     diagnostics: Vec<Diagnostic>,
 }
 
@@ -72,24 +74,16 @@ impl Validator<'_> {
             let message = format!("invalid schemaType {}, expected Bundle", m.schema_type);
             self.error(at, message, "remove schemaType, or set it to Bundle");
         }
-        if !SUPPORTED_SCHEMA_VERSIONS.contains(&m.schema_version.as_str()) {
-            let shown = if m.schema_version.is_empty() {
-                "(none)"
-            } else {
-                &m.schema_version
-            };
+        if self.options.schema_check == SchemaCheck::Exact
+            && let Err(refused) =
+                schema_version::check(&m.schema_version, &self.options.experimental)
+        {
             let at = if has("schemaVersion") {
                 self.value_at("/schemaVersion")
             } else {
                 Default::default()
             };
-            let message = format!(
-                "the schema version is {shown} but the supported schema version is \
-                 {SCHEMA_VERSION_CONSTRAINT}. See \
-                 https://porter.sh/reference/file-formats/#supported-versions \
-                 for more details: invalid schema version"
-            );
-            self.error(at, message, "set `schemaVersion: 1.0.1`");
+            self.error(at, refused.message, refused.hint);
         }
         if m.name.is_empty()
             && !root
@@ -224,19 +218,6 @@ impl Validator<'_> {
                 );
                 let reserved = Diagnostic::error(self.source, at, message).code("porter-100");
                 self.push(reserved.hint("rename the parameter"));
-            }
-            if p.persistent {
-                // Porter gates persistent parameters behind schemaVersion
-                // 1.2.0 and an experimental flag, neither of which we accept.
-                let at = self.value_at(&format!("{}/persistent", p.pointer));
-                let message = format!(
-                    "parameter '{}' is persistent, which needs schemaVersion 1.2.0 \
-                     and Porter's persistent-parameters experimental feature",
-                    p.name
-                );
-                let hint = "remove `persistent: true`; \
-                            wire the value through an output and `source: {output: ...}` instead";
-                self.error(at, message, hint);
             }
             if p.type_name() == Some("file")
                 && p.path.as_deref().unwrap_or("").is_empty()

@@ -25,7 +25,7 @@ use serde_json::Value;
 use wasmtime::component::Component;
 
 use crate::manifest::template::{self, Delimiters};
-use crate::manifest::{self, Manifest};
+use crate::manifest::{self, LoadOptions, Manifest};
 use crate::mixin::contract::{StepOutputValue, StepRequest};
 use crate::mixin::sandbox::{
     LogSink, MixinLabel, MixinLogLevel, PreparedMixin, Sandbox, stderr_log_sink,
@@ -69,7 +69,10 @@ impl std::error::Error for RunFailed {}
 
 /// Runs `options.action`. Returns the names of the outputs written.
 pub fn run(options: &RunOptions, env: &dyn Environment) -> Result<Vec<String>, RunFailed> {
-    let loaded = manifest::load_file(&options.manifest).map_err(|e| RunFailed(format!("{e}")))?;
+    // Porter's `porter run`: checked at build, so no schemaVersion check and
+    // persistent parameters on, whatever the image's environment says.
+    let loaded = manifest::load_file_with_options(&options.manifest, &LoadOptions::runtime())
+        .map_err(|e| RunFailed(format!("{e}")))?;
     let manifest = &loaded.manifest;
     let bundle_text = std::fs::read(&options.bundle_json).map_err(|e| {
         RunFailed(format!(
