@@ -54,6 +54,7 @@ fn stamp_digest(
         mixins,
         files,
         build_args: &Default::default(),
+        experimental: "",
     })
 }
 
@@ -864,6 +865,7 @@ fn with_build_args(args: &[(&str, &str)]) -> String {
         mixins: &porters_test_mixins(),
         files: &[],
         build_args: &build_args,
+        experimental: "",
     })
 }
 

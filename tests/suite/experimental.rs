@@ -467,6 +467,34 @@ fn full_control_dockerfile_from_the_config_file() {
     );
 }
 
+/// The flags are part of the stamp: turning one on or off rebuilds a bundle
+/// that was up to date (here the Dockerfile becomes the template verbatim,
+/// and back).
+#[test]
+fn turning_a_flag_on_or_off_rebuilds() {
+    let home = home_with_exec();
+    let dir = bundle(home.path(), "1.0.1", "dockerfile: template.Dockerfile\n");
+    let template = "FROM debian:stable-slim\nRUN echo custom\n";
+    std::fs::write(dir.join("template.Dockerfile"), template).unwrap();
+    let build = |flags: &str| {
+        let out = porter(home.path())
+            .env("PORTER_EXPERIMENTAL", flags)
+            .args(["build", "--no-image", "--dir"])
+            .arg(&dir)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{out:?}");
+        let up_to_date = String::from_utf8_lossy(&out.stdout).contains("up-to-date");
+        let dockerfile = std::fs::read_to_string(dir.join(".cnab/Dockerfile")).unwrap();
+        (up_to_date, dockerfile == template)
+    };
+    assert_eq!(build(""), (false, false));
+    assert_eq!(build(""), (true, false));
+    assert_eq!(build("full-control-dockerfile"), (false, true));
+    assert_eq!(build("full-control-dockerfile"), (true, true));
+    assert_eq!(build(""), (false, false));
+}
+
 /// Porter's own config files (its pkg/config testdata) are read without a
 /// warning: every key is Porter's; a versioned file's context is chosen.
 #[test]

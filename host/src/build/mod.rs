@@ -332,6 +332,7 @@ fn load(
         mixins: &records,
         files: &bundle_files(dir)?,
         build_args: &build_args,
+        experimental: &options.experimental.key(),
     });
     let invocation_image = invocation_image_name(&manifest.manifest)?;
     Ok(Loaded {

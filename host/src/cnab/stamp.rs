@@ -36,6 +36,10 @@ pub struct StampInputs<'a> {
     pub files: &'a [BundleFile],
     /// The image's `--build-arg`s, empty when no image is built.
     pub build_args: &'a BTreeMap<String, String>,
+    /// The experimental flags that are on, sorted and comma-separated
+    /// (`Experimental::key`): they change what a build makes (a verbatim
+    /// Dockerfile, persistent parameters).
+    pub experimental: &'a str,
 }
 
 /// `DigestManifest`: hex SHA-256 over the porter.yaml bytes, the Porter
@@ -46,7 +50,7 @@ pub struct StampInputs<'a> {
 /// Unlike Porter, a mixin contributes its digest as well as its name and
 /// version, so a different build of the same version triggers a rebuild;
 /// and the build arguments count (names and values, hashed, never written
-/// out), so changing one rebuilds the image.
+/// out), so changing one rebuilds the image; so do the experimental flags.
 pub fn manifest_digest(inputs: &StampInputs) -> String {
     let mut hasher = Sha256::new();
     hasher.update(inputs.manifest_text.as_bytes());
@@ -72,6 +76,13 @@ pub fn manifest_digest(inputs: &StampInputs) -> String {
             hasher.update((part.len() as u64).to_le_bytes());
             hasher.update(part.as_bytes());
         }
+    }
+    // Likewise nothing without flags; the prefix keeps them apart from
+    // build arguments.
+    if !inputs.experimental.is_empty() {
+        hasher.update(b"experimental:");
+        hasher.update((inputs.experimental.len() as u64).to_le_bytes());
+        hasher.update(inputs.experimental.as_bytes());
     }
     hex::encode(hasher.finalize())
 }
