@@ -150,13 +150,7 @@ impl<W: Write> ContextWriter<W> {
         }
         entries.sort();
         for (name, path) in entries {
-            let relative = if prefix.is_empty() {
-                name
-            } else {
-                format!("{prefix}/{name}")
-            };
-            let meta = std::fs::symlink_metadata(&path)
-                .with_context(|| format!("cannot read {}", path.display()))?;
+            let (relative, meta) = child(prefix, name, &path)?;
             if self.replaced_by_porter(&relative, meta.is_dir()) {
                 continue;
             }
@@ -325,6 +319,19 @@ fn sorted_entries(dir: &Path) -> Result<Vec<(String, PathBuf)>> {
     Ok(entries)
 }
 
+/// The entry `name` of the directory at `prefix` (relative, `/`
+/// separated): its relative path and metadata (a link not followed).
+fn child(prefix: &str, name: String, path: &Path) -> Result<(String, std::fs::Metadata)> {
+    let relative = if prefix.is_empty() {
+        name
+    } else {
+        format!("{prefix}/{name}")
+    };
+    let meta = std::fs::symlink_metadata(path)
+        .with_context(|| format!("cannot read {}", path.display()))?;
+    Ok((relative, meta))
+}
+
 /// Every entry under `dir` (directories before what they hold, names in
 /// byte order), each with its path relative to `dir` and its metadata
 /// (links not followed).
@@ -334,13 +341,7 @@ fn list_tree(
     out: &mut Vec<(String, PathBuf, std::fs::Metadata)>,
 ) -> Result<()> {
     for (name, path) in sorted_entries(dir)? {
-        let relative = if prefix.is_empty() {
-            name
-        } else {
-            format!("{prefix}/{name}")
-        };
-        let meta = std::fs::symlink_metadata(&path)
-            .with_context(|| format!("cannot read {}", path.display()))?;
+        let (relative, meta) = child(prefix, name, &path)?;
         let is_dir = meta.is_dir();
         out.push((relative.clone(), path.clone(), meta));
         if is_dir {
