@@ -186,15 +186,23 @@ pub enum ContextLayout {
 
 /// [`ContextLayout::Split`]: the tree copied first (runtime and mixins).
 pub const RUNTIME_TREE: &str = "porter-runtime";
+/// Expands to [`BUNDLE_TREE`] as a literal, so the Dockerfile's path in it
+/// is built from the same text.
+macro_rules! bundle_tree {
+    () => {
+        "porter-bundle"
+    };
+}
+
 /// [`ContextLayout::Split`]: the tree copied last (everything else).
-pub const BUNDLE_TREE: &str = "porter-bundle";
+pub const BUNDLE_TREE: &str = bundle_tree!();
 
 impl ContextLayout {
     /// Where the Dockerfile is in the context.
     pub fn dockerfile_path(&self) -> &'static str {
         match self {
             ContextLayout::BundleAtRoot => ".cnab/Dockerfile",
-            ContextLayout::Split { .. } => "porter-bundle/Dockerfile",
+            ContextLayout::Split { .. } => concat!(bundle_tree!(), "/Dockerfile"),
         }
     }
 }
