@@ -68,9 +68,21 @@ fn porters_test_image() -> InvocationImage {
 
 /// The bundle of manifest text, built with Porter's test inputs.
 fn bundle_of(text: &str, preserve_tags: bool) -> Value {
-    let loaded = load_text("porter.yaml", text);
+    bundle_with_flags(text, preserve_tags, Experimental::default())
+}
+
+/// [`bundle_of`], loaded and mapped with Porter's experimental `flags`.
+fn bundle_with_flags(text: &str, preserve_tags: bool, flags: Experimental) -> Value {
+    let dependencies_v2 = flags.is_on(Flag::DependenciesV2);
+    let options = manifest::LoadOptions::with_flags(flags);
+    let loaded = manifest::load_str_with_options("porter.yaml", text.to_string(), &options)
+        .unwrap_or_else(|e| panic!("{e}"));
     let mixins = porters_test_mixins();
-    let image = porters_test_image();
+    // Porter's test names the image as a build does.
+    let image = InvocationImage {
+        image: porter::build::invocation_image_name(&loaded.manifest).unwrap(),
+        ..porters_test_image()
+    };
     cnab::bundle_json(&BundleInputs {
         manifest: &loaded.manifest,
         manifest_text: text,
@@ -80,6 +92,7 @@ fn bundle_of(text: &str, preserve_tags: bool) -> Value {
         invocation_image: &image,
         manifest_digest: "",
         preserve_tags,
+        dependencies_v2,
     })
 }
 
@@ -206,8 +219,99 @@ fn mybuns_with_preserved_tags_equals_porters_golden_but_for_our_added_fields() {
     assert_mybuns_equals_golden(true, "porter/cnab/mybuns-depsv1.bundle.preserveTags.json");
 }
 
+#[test]
+fn mybuns_with_dependencies_v2_equals_porters_golden_but_for_our_added_fields() {
+    for (preserve_tags, golden) in [
+        (false, "porter/cnab/mybuns-depsv2.bundle.json"),
+        (true, "porter/cnab/mybuns-depsv2.bundle.preserveTags.json"),
+    ] {
+        let ours = bundle_with_flags(
+            &read("porter/mybuns/porter.yaml"),
+            preserve_tags,
+            Experimental::with([Flag::DependenciesV2]),
+        );
+        assert_equals_golden(ours, golden);
+    }
+}
+
+/// Porter's `myenv depsv2` case: credential, parameter and output mappings,
+/// the `${ outputs.X }` shorthand wired as the dependency's output.
+#[test]
+fn myenv_with_dependencies_v2_equals_porters_golden_but_for_our_added_fields() {
+    let ours = bundle_with_flags(
+        &read("porter/myenv/porter.yaml"),
+        false,
+        Experimental::with([Flag::DependenciesV2]),
+    );
+    assert_equals_golden(ours, "porter/cnab/myenv-depsv2.bundle.json");
+}
+
+/// `TestManifestConverter_generateDependenciesv2` ("all fields"): Porter's
+/// expected Go values, as the JSON its encoder writes, and the definitions
+/// the interface document adds.
+#[test]
+fn a_dependency_interface_document_maps_as_porter_maps_it() {
+    let bundle = bundle_with_flags(
+        &read("porter/config-adapter/porter-with-depsv2.yaml"),
+        false,
+        Experimental::with([Flag::DependenciesV2]),
+    );
+    let extension = &bundle["custom"]["org.getporter.dependencies@v2"];
+    assert_eq!(
+        extension["requires"]["mysql"],
+        json!({
+            "bundle": "getporter/azure-mysql:5.7",
+            "version": "5.7.x",
+            "interface": {
+                "id": "https://porter.sh/interfaces/#mysql",
+                "document": {
+                    "outputs": {"myoutput": {
+                        "definition": "myoutput-output",
+                        "description": "worlds smallest output",
+                        "path": "/cnab/app/outputs/myoutput",
+                    }},
+                    "parameters": {"myparam": {
+                        "definition": "myparam-parameter",
+                        "description": "worlds biggest param",
+                        "destination": {"env": "MYPARAM"},
+                    }},
+                    "credentials": {"mycred": {"description": "credential", "required": true}},
+                },
+            },
+            "sharing": {"mode": true, "group": {"name": "myapp"}},
+            "parameters": {"database": "wordpress", "collation": "${bundle.parameters.db_collation}"},
+            "credentials": {"user": "${bundle.credentials.username}"},
+        })
+    );
+    // Porter's other two dependencies: no interface, an empty sharing group.
+    assert_eq!(
+        extension["requires"]["ad"],
+        json!({"bundle": "getporter/azure-active-directory", "version": "1.0.0-0", "sharing": {"group": {}}})
+    );
+    assert_eq!(extension["provides"], json!({"interface": {"id": "https://example.com/hello"}}));
+    assert_eq!(
+        bundle["definitions"]["myoutput-output"],
+        json!({"type": "string", "description": "worlds smallest output"})
+    );
+    assert_eq!(
+        bundle["definitions"]["myparam-parameter"],
+        json!({"type": "string", "default": false, "description": "worlds biggest param"})
+    );
+    assert!(
+        bundle["requiredExtensions"]
+            .as_array()
+            .unwrap()
+            .contains(&json!("org.getporter.dependencies@v2"))
+    );
+    assert!(bundle["custom"].get("io.cnab.dependencies").is_none());
+}
+
 fn assert_mybuns_equals_golden(preserve_tags: bool, golden: &str) {
     let ours = bundle_of(&read("porter/mybuns/porter.yaml"), preserve_tags);
+    assert_equals_golden(ours, golden);
+}
+
+fn assert_equals_golden(ours: Value, golden: &str) {
     let porters = mixin_versions_as_semver(serde_json::from_str(&read(golden)).unwrap());
     let (ours, porters) = without_differences(ours, porters, &[DifferenceKind::AddedField]);
     assert_same_bundle(&ours, &porters);
@@ -252,6 +356,7 @@ fn mybuns_from_a_real_build_differs_only_where_listed() {
         invocation_image: &image,
         manifest_digest: &digest,
         preserve_tags: false,
+        dependencies_v2: false,
     });
 
     let stamp = &ours["custom"]["sh.porter"];
@@ -1014,6 +1119,7 @@ fn persistent_parameters_expand_as_porter_expands_them() {
         invocation_image: &image,
         manifest_digest: "",
         preserve_tags: false,
+        dependencies_v2: false,
     });
     assert_eq!(
         bundle["parameters"]["resource-group"],

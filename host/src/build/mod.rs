@@ -302,10 +302,6 @@ fn load(
             host.memo().remembered(&key, check)
         })?;
     warnings.extend(manifest.warnings.iter().map(Diagnostic::to_string));
-    warnings.extend(accepted_but_not_implemented(
-        &options.experimental,
-        &manifest,
-    ));
 
     let mixins = if options.locked {
         lock::locked_mixins(host.store(), &manifest, &lock::path_for(&options.file))?
@@ -343,22 +339,6 @@ fn load(
         digest,
         invocation_image,
     })
-}
-
-/// Flags whose schemaVersion porter lets through but whose feature it does
-/// not implement: said when the manifest uses that feature's part.
-fn accepted_but_not_implemented(flags: &Experimental, loaded: &LoadedManifest) -> Vec<String> {
-    let mut warnings = Vec::new();
-    let has_dependencies = !loaded.manifest.dependencies.is_empty();
-    if flags.is_on(Flag::DependenciesV2) && has_dependencies {
-        warnings.push(
-            "warning: dependencies-v2 is on, but this porter writes dependencies as v1 \
-             (io.cnab.dependencies in bundle.json), where Porter would write \
-             org.getporter.dependencies@v2"
-                .to_string(),
-        );
-    }
-    warnings
 }
 
 fn unused_build_args(args: &[(String, String)]) -> String {
@@ -428,6 +408,7 @@ fn render(
         invocation_image: &image,
         manifest_digest: &loaded.digest,
         preserve_tags: options.preserve_tags,
+        dependencies_v2: options.experimental.is_on(Flag::DependenciesV2),
     });
     Ok(Rendered {
         mixin_lines,

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use serde_json::{Map, Value};
 
-use crate::manifest::{CustomActionMetadata, Manifest};
+use crate::manifest::{Credential, CustomActionMetadata, Manifest};
 
 use super::naming::resolve_path;
 
@@ -83,26 +83,29 @@ pub(super) fn default_action(name: &str) -> CustomActionMetadata {
 pub(super) fn credentials(m: &Manifest) -> BTreeMap<String, Value> {
     m.credentials
         .iter()
-        .map(|c| {
-            let mut credential = Map::new();
-            if let Some(path) = c.path.as_deref().filter(|p| !p.is_empty()) {
-                credential.insert("path".into(), resolve_path(path).into());
-            }
-            if let Some(env) = c.env.as_deref().filter(|e| !e.is_empty()) {
-                credential.insert("env".into(), env.into());
-            }
-            if !c.description.is_empty() {
-                credential.insert("description".into(), c.description.clone().into());
-            }
-            if c.required {
-                credential.insert("required".into(), true.into());
-            }
-            if !c.apply_to.is_empty() {
-                credential.insert("applyTo".into(), c.apply_to.as_slice().into());
-            }
-            (c.name.clone(), Value::Object(credential))
-        })
+        .map(|c| (c.name.clone(), credential(c)))
         .collect()
+}
+
+/// One credential as bundle.json has it (also a dependency interface's).
+pub(super) fn credential(c: &Credential) -> Value {
+    let mut credential = Map::new();
+    if let Some(path) = c.path.as_deref().filter(|p| !p.is_empty()) {
+        credential.insert("path".into(), resolve_path(path).into());
+    }
+    if let Some(env) = c.env.as_deref().filter(|e| !e.is_empty()) {
+        credential.insert("env".into(), env.into());
+    }
+    if !c.description.is_empty() {
+        credential.insert("description".into(), c.description.clone().into());
+    }
+    if c.required {
+        credential.insert("required".into(), true.into());
+    }
+    if !c.apply_to.is_empty() {
+        credential.insert("applyTo".into(), c.apply_to.as_slice().into());
+    }
+    Value::Object(credential)
 }
 
 #[cfg(test)]

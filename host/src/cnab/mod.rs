@@ -22,7 +22,8 @@
 //!   for outputs used in templates;
 //! - `credentials`, `outputs` (always at `/cnab/app/outputs/<name>`);
 //! - `requiredExtensions` and `custom`: file parameters, the manifest's
-//!   `custom`, `io.cnab.dependencies` (v1), `io.cnab.parameter-sources`,
+//!   `custom`, `io.cnab.dependencies` (v1) or, with the dependencies-v2
+//!   flag, `org.getporter.dependencies@v2`, `io.cnab.parameter-sources`,
 //!   the `required:` extensions, and Porter's stamp `sh.porter`.
 //!
 //! Where we differ from Porter on purpose is listed once, in
@@ -125,6 +126,9 @@ pub struct BundleInputs<'a> {
     /// `porter build --preserve-tags`: recorded in the stamp, where
     /// publishing reads it (images keep their tags).
     pub preserve_tags: bool,
+    /// The dependencies-v2 flag: dependencies are written as
+    /// `org.getporter.dependencies@v2` rather than `io.cnab.dependencies`.
+    pub dependencies_v2: bool,
 }
 
 /// The bundle, as Porter maps the manifest. Keys are in cnab-go's order,
@@ -148,7 +152,8 @@ pub fn bundle_json(inputs: &BundleInputs) -> Value {
         &mut parameters,
         &mut defs,
     ));
-    let custom = extensions::custom_section(m, sources, stamp::stamp(inputs));
+    let dependencies = extensions::dependencies(m, inputs.dependencies_v2, &mut defs);
+    let custom = extensions::custom_section(m, dependencies, sources, stamp::stamp(inputs));
     let required_extensions = extensions::required_extensions(m, &custom);
 
     let mut bundle = Map::new();

@@ -28,7 +28,7 @@ pub(super) fn bundle_parameters(
         .collect()
 }
 
-fn bundle_parameter(spec: &ParameterSpec, defs: &mut Definitions) -> Value {
+pub(super) fn bundle_parameter(spec: &ParameterSpec, defs: &mut Definitions) -> Value {
     let kind = if spec.is_state {
         DefinitionKind::State
     } else {
@@ -79,7 +79,7 @@ pub(super) fn bundle_outputs(
         .collect()
 }
 
-fn bundle_output(spec: &OutputSpec, defs: &mut Definitions) -> Value {
+pub(super) fn bundle_output(spec: &OutputSpec, defs: &mut Definitions) -> Value {
     let kind = if spec.is_state {
         DefinitionKind::State
     } else {

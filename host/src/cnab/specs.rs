@@ -67,7 +67,7 @@ pub(super) fn output_specs(m: &Manifest) -> Vec<OutputSpec> {
     specs
 }
 
-fn from_parameter(p: &Parameter) -> ParameterSpec {
+pub(super) fn from_parameter(p: &Parameter) -> ParameterSpec {
     ParameterSpec {
         name: p.name.clone(),
         description: p.description.clone(),
@@ -81,7 +81,7 @@ fn from_parameter(p: &Parameter) -> ParameterSpec {
     }
 }
 
-fn from_output(o: &Output) -> OutputSpec {
+pub(super) fn from_output(o: &Output) -> OutputSpec {
     OutputSpec {
         name: o.name.clone(),
         description: o.description.clone(),

@@ -215,6 +215,9 @@ pub fn load_str_with(
     let delimiters = template::Delimiters::for_schema_version(&manifest.schema_version);
     let templates = template::scan(&document, delimiters);
     manifest.template_variables = templates.iter().map(|t| t.variable.clone()).collect();
+    if options.experimental.is_on(Flag::DependenciesV2) {
+        expand_dependency_output_shorthand(&mut manifest, &templates);
+    }
     // Before the checks, as Porter does: they judge the expanded form.
     diagnostics.extend(persistent::expand(
         &mut manifest,
@@ -244,4 +247,26 @@ pub fn load_str_with(
         templates,
         warnings: diagnostics,
     })
+}
+
+/// Dependencies v2: inside a dependency's `outputs` mapping, `${ outputs.X }`
+/// is that dependency's output X, `bundle.dependencies.D.outputs.X` (which
+/// bundle.json gets a wiring parameter for). Porter drops every other
+/// `outputs.X` from the variables it wires.
+fn expand_dependency_output_shorthand(manifest: &mut Manifest, templates: &[TemplateUse]) {
+    manifest.template_variables.retain(|v| !v.starts_with("outputs."));
+    for use_ in templates {
+        let Some(output) = use_.variable.strip_prefix("outputs.") else {
+            continue;
+        };
+        let Some(dependency) = manifest
+            .dependencies
+            .iter()
+            .find(|d| use_.pointer.starts_with(&format!("{}/outputs/", d.pointer)))
+        else {
+            continue;
+        };
+        let full = format!("bundle.dependencies.{}.outputs.{output}", dependency.name);
+        manifest.template_variables.insert(full);
+    }
 }

@@ -34,8 +34,8 @@ pub struct Manifest {
     pub outputs: Vec<Output>,
     pub images: BTreeMap<String, Image>,
     pub dependencies: Vec<Dependency>,
-    /// `dependencies.provides` (dependencies v2), kept as written.
-    pub provides: Option<Value>,
+    /// `dependencies.provides` (dependencies v2).
+    pub provides: Option<Provides>,
     pub custom: Map<String, Value>,
     pub required: Vec<RequiredExtension>,
     pub state: Vec<StateVariable>,
@@ -255,13 +255,60 @@ pub struct Dependency {
     pub reference: String,
     /// `bundle.version`, a version range (Masterminds syntax).
     pub version: Option<VersionConstraint>,
-    /// The rest of `bundle` (interface, ...) as written (dependencies v2).
-    pub bundle_extra: Map<String, Value>,
+    /// `bundle.interface` (dependencies v2).
+    pub interface: Option<BundleInterface>,
+    /// What the dependency gets, by its parameter name (v1 and v2).
     pub parameters: BTreeMap<String, String>,
+    /// What the dependency gets, by its credential name (v2).
     pub credentials: BTreeMap<String, String>,
+    /// This bundle's outputs promoted from the dependency's (v2).
     pub outputs: BTreeMap<String, String>,
-    pub sharing: Option<Value>,
+    /// `sharing` (v2).
+    pub sharing: Option<Sharing>,
     pub pointer: String,
+}
+
+impl Dependency {
+    /// Porter's `UsesV2Features`: a field only dependencies v2 has.
+    pub fn uses_v2_features(&self) -> bool {
+        self.sharing.as_ref().is_some_and(|s| *s != Sharing::default())
+            || !self.credentials.is_empty()
+            || !self.outputs.is_empty()
+            || self.interface.is_some()
+    }
+}
+
+/// `bundle.interface`: what a bundle must look like to satisfy a dependency.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct BundleInterface {
+    pub id: Option<String>,
+    /// A bundle whose interface is the one required.
+    pub reference: Option<String>,
+    pub document: Option<InterfaceDocument>,
+}
+
+/// `bundle.interface.document`: the parameters, credentials and outputs a
+/// bundle must have, written as this manifest's own are.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct InterfaceDocument {
+    pub parameters: Vec<Parameter>,
+    pub credentials: Vec<Credential>,
+    pub outputs: Vec<Output>,
+}
+
+/// `sharing`: whether (mode) and with whom (group) a dependency's
+/// installation is shared.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Sharing {
+    pub mode: bool,
+    /// `group.name`; empty when not given (Porter's zero value).
+    pub group: String,
+}
+
+/// `dependencies.provides`: the interface this bundle satisfies.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Provides {
+    pub interface_id: Option<String>,
 }
 
 /// `required:` entries: `docker` or `docker: {privileged: true}`.

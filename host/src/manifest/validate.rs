@@ -11,6 +11,11 @@ use super::schema_version;
 use super::source::{Diagnostic, Position, SourceFile};
 use super::template::TemplateUse;
 use super::{LoadOptions, SchemaCheck};
+use crate::experimental::Flag;
+
+/// What to do about a dependencies v2 field with the flag off.
+const TURN_V2_ON: &str =
+    "turn the flag on (PORTER_EXPERIMENTAL=dependencies-v2, with schemaVersion 1.1.0) to keep it";
 
 /// Names Porter keeps for its own parameters, outputs and wiring.
 pub const RESERVED_PREFIXES: [&str; 2] = ["porter-", "porter_"];
@@ -380,7 +385,31 @@ impl Validator<'_> {
     }
 
     fn dependencies(&mut self) {
+        let v2 = self.options.experimental.is_on(Flag::DependenciesV2);
         for d in &self.manifest.dependencies {
+            if let Some(interface) = &d.interface
+                && interface.reference.is_some()
+                && interface.document.is_some()
+            {
+                let at = self.key_at(&format!("{}/bundle/interface/document", d.pointer));
+                let message = format!(
+                    "bundle interface for dependency \"{}\" can specify only a reference or a document, not both",
+                    d.name
+                );
+                self.error(at, message, "keep `reference` (a bundle to match) or `document` (what it must define)");
+            }
+            if is_repository_only(&d.reference) && d.version.is_none() {
+                let at = self.value_at(&format!("{}/bundle/reference", d.pointer));
+                let message = format!(
+                    "reference for dependency \"{}\" can specify only a repository, without a digest or tag, \
+                     when a version constraint is specified",
+                    d.name
+                );
+                self.error(at, message, "add a :tag to the reference, or a version range under bundle.version");
+            }
+            if !v2 {
+                self.v2_fields_unused(d);
+            }
             let last = d.reference.rsplit('/').next().unwrap_or_default();
             if d.version.is_some() && (d.reference.contains('@') || last.contains(':')) {
                 // Porter's own fixtures combine the two; Porter resolves the
@@ -396,11 +425,46 @@ impl Validator<'_> {
                 self.push(Diagnostic::warning(self.source, at, message).hint(hint));
             }
         }
+        if !v2 && self.manifest.provides.is_some() {
+            let at = self.key_at("/dependencies/provides");
+            let message = "provides is a dependencies v2 field, and dependencies-v2 is off: \
+                           bundle.json does not record it";
+            self.push(Diagnostic::warning(self.source, at, message).hint(TURN_V2_ON));
+        }
+    }
+
+    /// With dependencies-v2 off Porter writes v1, where these fields have
+    /// no place: they are dropped, which the author should hear about.
+    fn v2_fields_unused(&mut self, d: &Dependency) {
+        let mut fields = Vec::new();
+        if d.sharing.is_some() {
+            fields.push("sharing");
+        }
+        if d.interface.is_some() {
+            fields.push("bundle/interface");
+        }
+        if !d.credentials.is_empty() {
+            fields.push("credentials");
+        }
+        if !d.outputs.is_empty() {
+            fields.push("outputs");
+        }
+        for field in fields {
+            let at = self.key_at(&format!("{}/{field}", d.pointer));
+            let shown = field.replace('/', ".");
+            let message = format!(
+                "dependency {}: {shown} is a dependencies v2 field, and dependencies-v2 is off: \
+                 bundle.json records the dependency as v1, without it",
+                d.name
+            );
+            self.push(Diagnostic::warning(self.source, at, message).hint(TURN_V2_ON));
+        }
     }
 
     /// Every `${ ... }` must name something this bundle defines.
     fn templates(&mut self, templates: &[TemplateUse]) {
         let m = self.manifest;
+        let dependencies_v2 = self.options.experimental.is_on(Flag::DependenciesV2);
         let parameters: BTreeSet<&str> = m.parameters.iter().map(|p| p.name.as_str()).collect();
         let credentials: BTreeSet<&str> = m.credentials.iter().map(|c| c.name.as_str()).collect();
         let mut outputs: BTreeSet<String> = m.outputs.iter().map(|o| o.name.clone()).collect();
@@ -409,6 +473,9 @@ impl Validator<'_> {
         for use_ in templates {
             if use_.pointer.starts_with("/custom/") || use_.pointer == "/custom" {
                 continue; // copied verbatim into bundle.json, never rendered
+            }
+            if dependencies_v2 && use_.pointer.starts_with("/dependencies/") {
+                continue; // porter-106..109 (`lint`) judge the mappings, as Porter does
             }
             let problem = check_variable(
                 &use_.variable,
@@ -522,4 +589,10 @@ fn check_variable(
                 .into(),
         )),
     }
+}
+
+/// Porter's `IsRepositoryOnly`: a reference with neither a tag nor a digest.
+fn is_repository_only(reference: &str) -> bool {
+    let last = reference.rsplit('/').next().unwrap_or_default();
+    !reference.contains('@') && !last.contains(':')
 }
