@@ -73,7 +73,7 @@ pub fn download_all(
         .map(|file| {
             download_one(file, cache_dir, &downloader, limit).with_context(|| {
                 format!(
-                    "cannot download {} (files: destination {}); the previous build is left as it was",
+                    "cannot download {} (files: destination {}); .cnab/ is left as it was",
                     file.url, file.destination
                 )
             })
