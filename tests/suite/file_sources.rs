@@ -314,10 +314,7 @@ fn fails_keeping_the_previous_build(
     for message in messages {
         assert!(stderr.contains(message), "{message:?} not in:\n{stderr}");
     }
-    assert!(
-        stderr.contains(".cnab/ is left as it was"),
-        "{stderr}"
-    );
+    assert!(stderr.contains(".cnab/ is left as it was"), "{stderr}");
     assert_eq!(tree_hash(&dir.join(".cnab")), before, "{stderr}");
     let leftovers: Vec<String> = tree(&home.path().join("cache/downloads"))
         .into_iter()
@@ -464,4 +461,50 @@ fn build_help_lists_the_flag() {
         .assert()
         .success()
         .stdout(predicate::str::contains("--allow-file-downloads"));
+}
+
+/// With an engine: the image carries the download at
+/// /cnab/app/<destination>, over the bundle's file of that path.
+#[test]
+fn image_carries_the_download_over_the_bundle_file() {
+    if !engine_available() {
+        return;
+    }
+    let server = HttpServer::start();
+    server.route("/tool.sh", vec![Reply::Body(b"downloaded\n".to_vec())]);
+    let home = home_with_exec();
+    let url = format!("{}/tool.sh", server.url());
+    let name = format!("porter-test-files-{}", std::process::id());
+    let dir = home.path().join("bundle");
+    std::fs::create_dir_all(dir.join("bin")).unwrap();
+    std::fs::write(dir.join("bin/tool.sh"), "mine\n").unwrap();
+    std::fs::write(dir.join("bin/other.sh"), "other\n").unwrap();
+    let text = manifest_text("1.3.0", &entry(&url, "bin/tool.sh"))
+        .replace("name: t\n", &format!("name: {name}\n"))
+        .replace("registry: example.com", "registry: localhost:5000");
+    std::fs::write(dir.join("porter.yaml"), text).unwrap();
+    let out = porter(home.path())
+        .env("PORTER_EXPERIMENTAL", "file-sources")
+        .args(["build", "--allow-file-downloads", "--dir"])
+        .arg(&dir)
+        .assert()
+        .success()
+        .get_output()
+        .clone();
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    let image = stdout
+        .lines()
+        .find_map(|l| l.strip_prefix("Built the invocation image "))
+        .and_then(|rest| rest.split(' ').next())
+        .unwrap_or_else(|| panic!("no image in:\n{stdout}"))
+        .to_string();
+    let read = |path: &str| {
+        docker(&["run", "--rm", "--entrypoint", "cat", &image, path])
+            .unwrap_or_else(|| panic!("cannot read {path} in {image}"))
+    };
+    let tool = read("/cnab/app/bin/tool.sh");
+    let other = read("/cnab/app/bin/other.sh");
+    docker(&["image", "rm", "-f", &image]);
+    assert_eq!(tool, "downloaded");
+    assert_eq!(other, "other");
 }
