@@ -47,6 +47,12 @@ impl PorterHome {
         self.root.join("cache").join("answers")
     }
 
+    /// Files the manifest's `files:` downloaded, by content
+    /// (`sha256-<hex>`); a build links them into `.cnab/app`.
+    pub fn downloads_dir(&self) -> PathBuf {
+        self.root.join("cache").join("downloads")
+    }
+
     /// The porter runtime the invocation image carries (Porter's
     /// `runtimes/porter-runtime`); `cargo xtask install` puts it there.
     pub fn runtime_path(&self) -> PathBuf {

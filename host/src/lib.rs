@@ -20,6 +20,7 @@ pub mod cnab;
 pub mod config;
 pub mod docker;
 pub mod dockerfile;
+pub mod download;
 mod error_text;
 pub mod experimental;
 mod fsmeta;

@@ -49,6 +49,7 @@ fn stamp_digest(
     files: &[BundleFile],
 ) -> String {
     cnab::manifest_digest(&StampInputs {
+        downloads: &[],
         manifest_text: text,
         porter_version,
         mixins,
@@ -965,6 +966,7 @@ fn with_build_args(args: &[(&str, &str)]) -> String {
         .map(|(name, value)| (name.to_string(), value.to_string()))
         .collect();
     cnab::manifest_digest(&StampInputs {
+        downloads: &[],
         manifest_text: "name: x\n",
         porter_version: "1.0.0",
         mixins: &porters_test_mixins(),

@@ -8,6 +8,7 @@ mod cnab_bundle;
 mod dockerfile_generation;
 mod exec_mixin;
 mod experimental;
+mod file_sources;
 mod image_build;
 mod lint_cli;
 mod lock;

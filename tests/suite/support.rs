@@ -67,6 +67,8 @@ pub fn porter(home: &Path) -> assert_cmd::Command {
         .env_remove("PORTER_MIRROR")
         // Porter's configuration comes from PORTER_HOME's file in tests.
         .env_remove("PORTER_EXPERIMENTAL")
+        .env_remove("PORTER_ALLOW_FILE_DOWNLOADS")
+        .env_remove("PORTER_MAX_FILE_DOWNLOAD_BYTES")
         .env_remove("PORTER_CONTEXT");
     // Downloads in tests go to the test's server on 127.0.0.1, never a proxy.
     for proxy in [

@@ -15,6 +15,7 @@
 //! should read before it starts (warnings); [`build`] is both halves. The
 //! library prints nothing.
 
+mod downloads;
 mod files;
 mod image;
 mod stage;
@@ -26,7 +27,7 @@ use anyhow::{Context, Result, bail};
 use md5::{Digest, Md5};
 use serde_json::Value;
 
-use crate::cnab::{self, BundleInputs, InvocationImage, MixinRecord, StampInputs};
+use crate::cnab::{self, BundleFile, BundleInputs, InvocationImage, MixinRecord, StampInputs};
 use crate::dockerfile::{self, MixinLines, Template};
 use crate::experimental::{Experimental, Flag};
 use crate::home::PorterHome;
@@ -36,6 +37,7 @@ use crate::manifest::{self, Diagnostic, LoadOptions, LoadedManifest, ManifestErr
 use crate::memo::{MemoKey, PORTER_NAMESPACE};
 use crate::mixin::{BuildRequest, InstalledMixin, MixinHost};
 
+pub use downloads::DEFAULT_MAX_FILE_BYTES;
 pub use files::bundle_files;
 pub use image::{BuiltImage, ImageEngine, ImageRequest, MAX_BUILD_ARG_LEN};
 
@@ -73,6 +75,13 @@ pub struct BuildOptions {
     pub experimental: Experimental,
     /// `--locked`: exactly the mixins porter.lock records, or fail.
     pub locked: bool,
+    /// `--allow-file-downloads` (or Porter's config): the manifest's
+    /// `files:` may be downloaded; without it a manifest with any is refused.
+    pub allow_file_downloads: bool,
+    /// The largest file `files:` may download; `None`: [`DEFAULT_MAX_FILE_BYTES`].
+    pub max_file_bytes: Option<u64>,
+    /// How `files:` downloads show their progress.
+    pub download_progress: crate::download::Progress,
 }
 
 /// What a build produced.
@@ -171,6 +180,11 @@ pub fn prepare(
                 })
                 .collect(),
             runtime,
+            downloads: loaded
+                .downloads
+                .iter()
+                .map(|d| (d.destination.clone(), d.path.clone()))
+                .collect(),
         },
     )?;
     outcome.warnings = warnings;
@@ -261,6 +275,8 @@ struct Loaded {
     /// What each declaration under `mixins:` resolved to, in that order.
     mixins: Vec<InstalledMixin>,
     records: Vec<MixinRecord>,
+    /// `files:`, downloaded (in the stamp, staged into `.cnab/app`).
+    downloads: Vec<downloads::Downloaded>,
     digest: String,
     invocation_image: String,
 }
@@ -302,6 +318,8 @@ fn load(
             host.memo().remembered(&key, check)
         })?;
     warnings.extend(manifest.warnings.iter().map(Diagnostic::to_string));
+    let files = &manifest.manifest.files;
+    downloads::check_allowed(files, options.allow_file_downloads)?;
 
     let mixins = if options.locked {
         lock::locked_mixins(host.store(), &manifest, &lock::path_for(&options.file))?
@@ -322,11 +340,27 @@ fn load(
         }
         BTreeMap::new()
     };
+    // Before the up-to-date check: the downloaded bytes are in the stamp.
+    let downloads = downloads::download_all(
+        files,
+        &host.home().downloads_dir(),
+        options.download_progress,
+        options.max_file_bytes.unwrap_or(DEFAULT_MAX_FILE_BYTES),
+    )?;
+    let downloaded: Vec<BundleFile> = downloads
+        .iter()
+        .map(|d| BundleFile {
+            path: d.destination.clone(),
+            sha256: d.sha256.clone(),
+            executable: false,
+        })
+        .collect();
     let digest = cnab::manifest_digest(&StampInputs {
         manifest_text: &text,
         porter_version: PORTER_VERSION,
         mixins: &records,
         files: &bundle_files(dir)?,
+        downloads: &downloaded,
         build_args: &build_args,
         experimental: &options.experimental.key(),
     });
@@ -336,6 +370,7 @@ fn load(
         manifest,
         mixins,
         records,
+        downloads,
         digest,
         invocation_image,
     })

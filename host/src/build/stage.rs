@@ -16,6 +16,9 @@
 //!     runtimes/porter-runtime      when a runtime is installed (PORTER_HOME/runtimes)
 //!     mixins/<name>.wasm           only the mixins the bundle declares
 //!     mixins/<name>.cwasm          its compiled form, when porter has one
+//!     <destination>                each file `files:` downloads (laid over the
+//!                                  bundle's files in the image, as Porter's
+//!                                  download overwrites the bundle directory's)
 //! ```
 //!
 //! Porter gives each mixin a directory (`mixins/<name>/`, for its client and
@@ -54,6 +57,9 @@ pub struct Staged<'a> {
     pub mixins: Vec<StagedMixin>,
     /// The Linux runtime to carry, when one is installed.
     pub runtime: Option<PathBuf>,
+    /// `files:`: each destination (relative to `app/`) and the downloaded
+    /// file in porter's cache.
+    pub downloads: Vec<(String, PathBuf)>,
 }
 
 /// A `.cnab/` written beside the bundle's current one, not yet in place.
@@ -130,6 +136,14 @@ pub fn stage(bundle_dir: &Path, staged: &Staged<'_>) -> Result<StagedCnab> {
     if staged.runtime.is_some() {
         expected.add(RUNTIME);
     }
+    let downloads: Vec<(String, &PathBuf)> = staged
+        .downloads
+        .iter()
+        .map(|(destination, path)| (format!("app/{destination}"), path))
+        .collect();
+    downloads
+        .iter()
+        .for_each(|(relative, _)| expected.add(relative));
     if reused {
         // Before anything is written into it: a spare is only reused as
         // porter left it (a symlink in it, say from a checked-in `.cnab/`,
@@ -154,6 +168,9 @@ pub fn stage(bundle_dir: &Path, staged: &Staged<'_>) -> Result<StagedCnab> {
     }
     if let Some(runtime) = &staged.runtime {
         link_or_copy(runtime, &root.join(RUNTIME), true)?;
+    }
+    for (relative, downloaded) in &downloads {
+        link_or_copy(downloaded, &root.join(relative), false)?;
     }
     Ok(cnab)
 }
@@ -356,6 +373,7 @@ mod tests {
             manifest_text: "name: x\n",
             mixins: Vec::new(),
             runtime: None,
+            downloads: Vec::new(),
         }
     }
 

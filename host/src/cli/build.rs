@@ -6,6 +6,7 @@ use clap::Args;
 use super::shared::BundleLocation;
 use crate::build::{self, BuildOptions, ImageEngine};
 use crate::docker::Engine;
+use crate::download::Progress;
 use crate::home::PorterHome;
 use crate::mixin::MixinHost;
 
@@ -43,6 +44,25 @@ pub struct BuildCommand {
     /// Build with exactly the mixin versions and digests porter.lock records
     #[arg(long)]
     pub locked: bool,
+    /// Download the files the manifest's files: section declares (also allow-file-downloads in Porter's config, or PORTER_ALLOW_FILE_DOWNLOADS)
+    #[arg(long)]
+    pub allow_file_downloads: bool,
+}
+
+/// Bytes: the largest file `files:` may download (default 1 GiB).
+const MAX_FILE_BYTES_VARIABLE: &str = "PORTER_MAX_FILE_DOWNLOAD_BYTES";
+
+fn max_file_bytes() -> Result<Option<u64>> {
+    let Some(text) = std::env::var_os(MAX_FILE_BYTES_VARIABLE) else {
+        return Ok(None);
+    };
+    let text = text.to_string_lossy();
+    match text.trim().parse::<u64>() {
+        Ok(bytes) if bytes > 0 => Ok(Some(bytes)),
+        _ => anyhow::bail!(
+            "{MAX_FILE_BYTES_VARIABLE}={text} is not a number of bytes: give e.g. 2147483648 (2 GiB)"
+        ),
+    }
 }
 
 fn parse_key_value(text: &str) -> Result<(String, String), String> {
@@ -68,6 +88,10 @@ pub fn run(command: BuildCommand) -> Result<()> {
         preserve_tags: command.preserve_tags,
         experimental: config.experimental,
         locked: command.locked,
+        // Porter: the flag, or else its config.
+        allow_file_downloads: command.allow_file_downloads || config.allow_file_downloads,
+        max_file_bytes: max_file_bytes()?,
+        download_progress: Progress::Stderr,
     };
     let host = MixinHost::new(&home)?;
     // Connected first: an engine that is down is reported before any work.

@@ -9,7 +9,6 @@ use super::shared::{OutputFormat, print_structured, print_table};
 use crate::home::PorterHome;
 use crate::lock::{self, LockedMixin, Restored};
 use crate::mixin::http::{self, Downloader, Progress, RemoteSource, VersionRequest};
-use crate::mixin::install::MAX_WASM_BYTES;
 use crate::mixin::{
     InstallOutcome, InstallRequest, Installation, InstalledMixin, MixinHost, MixinStore,
 };
@@ -267,7 +266,7 @@ fn fetch_recorded(
     }
     if entry.source.starts_with("https://") || entry.source.starts_with("http://") {
         let url = http::parse_url(&entry.source, "porter.lock's source")?;
-        return downloader.get(&url, MAX_WASM_BYTES);
+        return downloader.get(&url, http::MIXIN_LIMIT);
     }
     anyhow::bail!(
         "porter.lock records the source '{}', which porter cannot fetch from",
@@ -311,7 +310,13 @@ fn publish(host: &MixinHost, file: &Path, reference: &str, insecure_registry: bo
 fn search(query: Option<&str>, mirror: Option<String>, output: OutputFormat) -> Result<()> {
     let url = http::mirror_url(&mirror_or_default(mirror), "index.json")?;
     let downloader = Downloader::new(Progress::Quiet)?;
-    let body = downloader.get(&url, 16 << 20).map_err(|e| {
+    let body = downloader.get(
+        &url,
+        http::Limit {
+            bytes: 16 << 20,
+            what: "a mixin index",
+        },
+    ).map_err(|e| {
         e.context(format!(
             "cannot read the mixin index {url}: check --mirror or PORTER_MIRROR (the index is <mirror>/mixins/index.json)"
         ))

@@ -34,6 +34,9 @@ pub struct StampInputs<'a> {
     /// caller's job: Porter skips hidden entries and `.cnab`, `.git`,
     /// `node_modules`, `.porter`, `vendor`.
     pub files: &'a [BundleFile],
+    /// The manifest's `files:` as downloaded (path: the destination), empty
+    /// without any: their bytes decide a rebuild as the bundle's own do.
+    pub downloads: &'a [BundleFile],
     /// The image's `--build-arg`s, empty when no image is built.
     pub build_args: &'a BTreeMap<String, String>,
     /// The experimental flags that are on, sorted and comma-separated
@@ -50,7 +53,8 @@ pub struct StampInputs<'a> {
 /// Unlike Porter, a mixin contributes its digest as well as its name and
 /// version, so a different build of the same version triggers a rebuild;
 /// and the build arguments count (names and values, hashed, never written
-/// out), so changing one rebuilds the image; so do the experimental flags.
+/// out), so changing one rebuilds the image; so do the experimental flags
+/// and the bytes `files:` downloaded.
 pub fn manifest_digest(inputs: &StampInputs) -> String {
     let mut hasher = Sha256::new();
     hasher.update(inputs.manifest_text.as_bytes());
@@ -67,6 +71,19 @@ pub fn manifest_digest(inputs: &StampInputs) -> String {
         hasher.update(file.sha256.as_bytes());
         if file.executable {
             hasher.update(b":x");
+        }
+    }
+    // Nothing without downloads, so such a digest is unchanged from before;
+    // the prefix keeps them apart from the bundle's own files.
+    if !inputs.downloads.is_empty() {
+        hasher.update(b"downloads:");
+        let mut downloads: Vec<&BundleFile> = inputs.downloads.iter().collect();
+        downloads.sort_by(|a, b| a.path.cmp(&b.path));
+        for file in downloads {
+            for part in [&file.path, &file.sha256] {
+                hasher.update((part.len() as u64).to_le_bytes());
+                hasher.update(part.as_bytes());
+            }
         }
     }
     // Length-prefixed, so no two argument lists hash alike; nothing is

@@ -33,8 +33,8 @@ impl Format {
     }
 }
 
-/// Porter's `config.Data` keys. Only `experimental` takes effect here; the
-/// others are Porter's (storage, secrets, logs, ...) and accepted as they are.
+/// Porter's `config.Data` keys. Only `experimental` and
+/// `allow-file-downloads` take effect here; the others are Porter's (storage, secrets, logs, ...) and accepted as they are.
 const KNOWN_KEYS: &[&str] = &[
     "allow-docker-host-access",
     "allow-file-downloads",
@@ -80,6 +80,8 @@ fn refuse<T>(diagnostic: Diagnostic) -> Result<T, Refused> {
 pub struct Settings {
     /// The `experimental` list; `None` when the file does not set it.
     pub experimental: Option<Vec<String>>,
+    /// `allow-file-downloads`; `None` when the file does not set it.
+    pub allow_file_downloads: Option<bool>,
     /// Unknown keys, each located.
     pub warnings: Vec<Diagnostic>,
 }
@@ -146,8 +148,24 @@ pub fn parse(
             })?)
         }
     };
+    let allow_file_downloads = match get(&data, "allow-file-downloads") {
+        None | Some((_, Value::Null)) => None,
+        Some((key, value)) => {
+            let pointer = format!("{data_pointer}/{key}");
+            Some(weak_bool(value).ok_or_else(|| {
+                let message = format!(
+                    "`allow-file-downloads` in {} must be true or false, found {}",
+                    file_name(source),
+                    kind(value)
+                );
+                Diagnostic::error(source, at(&pointer), message)
+                    .hint("write allow-file-downloads: true")
+            })?)
+        }
+    };
     Ok(Settings {
         experimental,
+        allow_file_downloads,
         warnings,
     })
 }
@@ -349,6 +367,21 @@ fn get<'a>(map: &'a Map<String, Value>, key: &str) -> Option<(&'a str, &'a Value
     map.iter()
         .find(|(k, _)| k.eq_ignore_ascii_case(key))
         .map(|(k, v)| (k.as_str(), v))
+}
+
+/// viper's weak decoding into a boolean: a boolean, Go's `ParseBool`
+/// texts, or a number (non-zero is true).
+pub fn weak_bool(value: &Value) -> Option<bool> {
+    match value {
+        Value::Bool(b) => Some(*b),
+        Value::Number(n) => n.as_f64().map(|n| n != 0.0),
+        Value::String(text) => match text.as_str() {
+            "1" | "t" | "T" | "true" | "TRUE" | "True" => Some(true),
+            "0" | "f" | "F" | "false" | "FALSE" | "False" | "" => Some(false),
+            _ => None,
+        },
+        _ => None,
+    }
 }
 
 /// viper's weak decoding into a list of strings: a list's scalars as text,

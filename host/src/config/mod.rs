@@ -1,6 +1,7 @@
 //! Porter's configuration, as far as porter uses it: which experimental
-//! flags are on. The one place that reads `PORTER_EXPERIMENTAL` and
-//! `PORTER_HOME`'s config file, with Porter's rules (`pkg/config`, viper):
+//! flags are on, and whether `porter build` may download the manifest's
+//! `files:`. The one place that reads `PORTER_EXPERIMENTAL`,
+//! `PORTER_ALLOW_FILE_DOWNLOADS` and `PORTER_HOME`'s config file, with Porter's rules (`pkg/config`, viper):
 //!
 //! - the file is `config.json`, `config.toml`, `config.yaml` or
 //!   `config.yml` in `PORTER_HOME`, the first of those that exists (the
@@ -10,6 +11,8 @@
 //!   context `PORTER_CONTEXT` or `current-context` names, else `default`;
 //! - `PORTER_EXPERIMENTAL`, when set (even empty), replaces the file's
 //!   `experimental` list: a comma-separated list, names taken exactly;
+//! - `PORTER_ALLOW_FILE_DOWNLOADS` likewise replaces the file's
+//!   `allow-file-downloads` (Go's boolean texts: true, 1, t, ...);
 //! - an unknown key or flag is a warning (Porter ignores both silently); a
 //!   file that does not parse is an error at its line.
 
@@ -29,6 +32,9 @@ use file::Format;
 #[derive(Debug, Clone, Default)]
 pub struct Config {
     pub experimental: Experimental,
+    /// `allow-file-downloads`: `porter build` may download `files:` without
+    /// `--allow-file-downloads`.
+    pub allow_file_downloads: bool,
     /// The config file read, if there is one.
     pub file: Option<PathBuf>,
     /// Unknown keys and flags, other config files not read; each ends
@@ -50,6 +56,7 @@ pub fn load_from(home: &Path, env: &dyn Fn(&str) -> Option<String>) -> Result<Co
         .filter(|(path, _)| path.is_file())
         .collect();
     let mut names_from_file = None;
+    let mut allow_from_file = None;
     if let Some((path, format)) = found.first() {
         for (ignored, _) in &found[1..] {
             config.warnings.push(format!(
@@ -71,6 +78,7 @@ pub fn load_from(home: &Path, env: &dyn Fn(&str) -> Option<String>) -> Result<Co
             .warnings
             .extend(settings.warnings.iter().map(ToString::to_string));
         names_from_file = settings.experimental.map(|names| (names, path.clone()));
+        allow_from_file = settings.allow_file_downloads;
         config.file = Some(path.clone());
     }
     // viper: an environment variable, even empty, wins over the file.
@@ -80,6 +88,18 @@ pub fn load_from(home: &Path, env: &dyn Fn(&str) -> Option<String>) -> Result<Co
             Some((names, path)) => (names, path.display().to_string()),
             None => (Vec::new(), String::new()),
         },
+    };
+    config.allow_file_downloads = match env("PORTER_ALLOW_FILE_DOWNLOADS") {
+        Some(text) => {
+            file::weak_bool(&serde_json::Value::String(text.clone())).unwrap_or_else(|| {
+                config.warnings.push(format!(
+                    "warning: PORTER_ALLOW_FILE_DOWNLOADS={text} is not true or false; \
+                 file downloads stay off"
+                ));
+                false
+            })
+        }
+        None => allow_from_file.unwrap_or(false),
     };
     let (flags, unknown) = Experimental::parse(names.iter().map(String::as_str));
     config.experimental = flags;
@@ -151,5 +171,40 @@ mod tests {
         let empty = |name: &str| (name == "PORTER_EXPERIMENTAL").then(String::new);
         let config = load_from(home.path(), &empty).unwrap();
         assert_eq!(config.experimental, Experimental::default());
+    }
+
+    #[test]
+    fn allow_file_downloads_from_the_file_or_the_variable() {
+        let home = tempfile::tempdir().unwrap();
+        assert!(
+            !load_from(home.path(), &no_env)
+                .unwrap()
+                .allow_file_downloads
+        );
+        std::fs::write(
+            home.path().join("config.toml"),
+            "allow-file-downloads = true\n",
+        )
+        .unwrap();
+        let config = load_from(home.path(), &no_env).unwrap();
+        assert!(config.allow_file_downloads);
+        assert!(config.warnings.is_empty(), "{:?}", config.warnings);
+        // viper: the variable, even false, wins over the file.
+        let off = |name: &str| (name == "PORTER_ALLOW_FILE_DOWNLOADS").then(|| "false".into());
+        assert!(!load_from(home.path(), &off).unwrap().allow_file_downloads);
+        std::fs::remove_file(home.path().join("config.toml")).unwrap();
+        let on = |name: &str| (name == "PORTER_ALLOW_FILE_DOWNLOADS").then(|| "1".into());
+        assert!(load_from(home.path(), &on).unwrap().allow_file_downloads);
+        let bad = |name: &str| (name == "PORTER_ALLOW_FILE_DOWNLOADS").then(|| "yes!".into());
+        let config = load_from(home.path(), &bad).unwrap();
+        assert!(!config.allow_file_downloads);
+        assert!(config.warnings[0].contains("PORTER_ALLOW_FILE_DOWNLOADS=yes!"));
+        std::fs::write(
+            home.path().join("config.yaml"),
+            "allow-file-downloads: [x]\n",
+        )
+        .unwrap();
+        let refused = load_from(home.path(), &no_env).unwrap_err().to_string();
+        assert!(refused.contains("must be true or false"), "{refused}");
     }
 }

@@ -39,6 +39,8 @@ pub struct Manifest {
     pub custom: Map<String, Value>,
     pub required: Vec<RequiredExtension>,
     pub state: Vec<StateVariable>,
+    /// `files:` (file sources, schemaVersion 1.3.0 with `file-sources`).
+    pub files: Vec<FileSource>,
     /// Every `${ ... }` variable used anywhere, sorted.
     pub template_variables: BTreeSet<String>,
 }
@@ -329,4 +331,18 @@ pub struct StateVariable {
     pub mixin: String,
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub env: String,
+}
+
+/// One entry of `files:`: a file porter downloads at build time and the
+/// image carries at `/cnab/app/<destination>`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FileSource {
+    /// An http:// or https:// URL.
+    pub url: String,
+    /// Relative to the bundle directory, `/`-separated, normalized: no
+    /// `.` or empty segments (`./a//b` is `a/b`), never `..`.
+    pub destination: String,
+    /// `digest: sha256:<hex>` (ours; Porter has none): the hex, lowercase.
+    pub sha256: Option<String>,
+    pub pointer: String,
 }

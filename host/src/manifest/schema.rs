@@ -17,6 +17,7 @@ pub const BASE_SCHEMA: &str = include_str!("../../schema/manifest.schema.json");
 pub fn merged(mixins: &[(String, Value)]) -> Value {
     let mut schema: Value =
         serde_json::from_str(BASE_SCHEMA).expect("the embedded manifest schema is JSON");
+    add_fields_porter_lacks(&mut schema);
     for (name, mixin_schema) in mixins {
         let mut embedded = mixin_schema.clone();
         rewrite_refs(&mut embedded, &format!("#/mixin.{name}/"));
@@ -51,6 +52,41 @@ pub fn merged(mixins: &[(String, Value)]) -> Value {
         schema[format!("mixin.{name}")] = embedded;
     }
     schema
+}
+
+/// Top-level fields Porter accepts (behind an experimental flag) that its
+/// schema does not describe; the conformance test removes exactly these.
+pub const FIELDS_PORTER_LACKS: &[&str] = &["files"];
+
+fn add_fields_porter_lacks(schema: &mut Value) {
+    schema["properties"]["files"] = json!({
+        "description": "Files downloaded into the bundle at build time (schemaVersion 1.3.0 with \
+                        the file-sources experimental flag; porter build --allow-file-downloads)",
+        "type": "array",
+        "items": {
+            "type": "object",
+            "properties": {
+                "url": {
+                    "description": "Where the file is downloaded from",
+                    "type": "string",
+                    "pattern": "^https?://"
+                },
+                "destination": {
+                    "description": "Its path relative to the bundle directory (/cnab/app in the \
+                                    image), with forward slashes and no ..",
+                    "type": "string"
+                },
+                "digest": {
+                    "description": "The file's expected digest, verified after the download \
+                                    (porter's addition: Porter has none)",
+                    "type": "string",
+                    "pattern": "^sha256:[0-9a-fA-F]{64}$"
+                }
+            },
+            "required": ["url", "destination"],
+            "additionalProperties": false
+        }
+    });
 }
 
 fn push(list: &mut Value, item: Value) {

@@ -41,6 +41,7 @@ pub fn validate(
     v.apply_to();
     v.custom_actions();
     v.dependencies();
+    v.files();
     v.templates(templates);
     v.diagnostics
 }
@@ -458,6 +459,38 @@ impl Validator<'_> {
                 d.name
             );
             self.push(Diagnostic::warning(self.source, at, message).hint(TURN_V2_ON));
+        }
+    }
+
+    /// Porter's gate on `files:`: the `file-sources` flag and schemaVersion
+    /// 1.3.0, at the `files:` line. Not at run time (`SchemaCheck::None`):
+    /// the bundle was checked when it was built.
+    fn files(&mut self) {
+        if self.manifest.files.is_empty() || self.options.schema_check == SchemaCheck::None {
+            return;
+        }
+        let at = self.key_at("/files");
+        let flag = Flag::FileSources;
+        if !self.options.experimental.is_on(flag) {
+            let hint = format!(
+                "turn the flag on: run with PORTER_EXPERIMENTAL={flag}, or add \"{flag}\" to \
+                 `experimental` in PORTER_HOME's config file; the section also needs \
+                 schemaVersion 1.3.0"
+            );
+            self.error(
+                at,
+                format!("the files section requires the {flag} experimental feature"),
+                hint,
+            );
+            return;
+        }
+        let version = super::constraint::parse_lenient_version(&self.manifest.schema_version);
+        if !version.is_ok_and(|v| v >= semver::Version::new(1, 3, 0)) {
+            self.error(
+                at,
+                "the files section requires schemaVersion >= 1.3.0",
+                "set `schemaVersion: 1.3.0`",
+            );
         }
     }
 

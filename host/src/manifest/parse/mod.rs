@@ -5,10 +5,11 @@
 //!
 //! [`parse`] reads the top level; each part of the manifest has its own
 //! file (mixins, actions and steps, parameters/credentials/outputs,
-//! dependencies and extensions), over shared helpers.
+//! dependencies and extensions, file sources), over shared helpers.
 
 mod actions;
 mod dependencies;
+mod files;
 mod helpers;
 mod mixins;
 mod parameters;
@@ -48,6 +49,7 @@ const TOP_LEVEL_FIELDS: &[&str] = &[
     "dependencies",
     "images",
     "required",
+    "files",
 ];
 
 /// Keys Porter used to accept and now ignores with a warning.
@@ -105,6 +107,7 @@ impl ManifestParser<'_> {
             custom: Map::new(),
             required: Vec::new(),
             state: Vec::new(),
+            files: Vec::new(),
             template_variables: BTreeSet::new(),
         };
 
@@ -153,6 +156,7 @@ impl ManifestParser<'_> {
                     manifest.outputs = self.list(&at, value, "outputs", |p, at, v| p.output(at, v))
                 }
                 "dependencies" => self.dependencies(&at, value, &mut manifest),
+                "files" => manifest.files = self.files(&at, value),
                 "required" => {
                     manifest.required = self.list(&at, value, "required", |p, at, v| {
                         p.required_extension(at, v)

@@ -1,7 +1,7 @@
 //! Mixins over HTTP(S): Porter's URL layout (`<url>/<version>/<name>.wasm`),
 //! Porter's Atom mixin feed (feed.rs) and search index (index.rs), and the
-//! download they share: bounded retries of transient failures, a size
-//! limit, a body checked against its Content-Length, and progress on stderr.
+//! download they share (`crate::download`, also used for the manifest's
+//! `files:`).
 //!
 //! Nothing here writes to PORTER_HOME: a download is bytes in memory, which
 //! `MixinHost::install_bytes` checks before anything is written.
@@ -9,13 +9,9 @@
 pub mod feed;
 pub mod index;
 
-use std::io::{IsTerminal, Read};
-use std::sync::Once;
-use std::time::Duration;
-
 use anyhow::{Context, Result, bail};
-use indicatif::{ProgressBar, ProgressStyle};
-pub use reqwest::Url;
+
+pub use crate::download::{Downloader, HttpStatus, Limit, Progress, Url};
 
 use super::install::{InstallRequest, Installation, MAX_WASM_BYTES};
 use feed::Feed;
@@ -132,6 +128,12 @@ pub struct Resolved {
     pub version: Option<semver::Version>,
 }
 
+/// A mixin's `.wasm`, as large as the store accepts.
+pub const MIXIN_LIMIT: Limit = Limit {
+    bytes: MAX_WASM_BYTES,
+    what: "any mixin",
+};
+
 /// Feeds are small; this is far more than Porter's own.
 const MAX_FEED_BYTES: u64 = 16 << 20;
 
@@ -150,7 +152,13 @@ impl RemoteSource {
             }),
             RemoteSource::Feed(feed_url) => {
                 let body = downloader
-                    .get(feed_url, MAX_FEED_BYTES)
+                    .get(
+                        feed_url,
+                        Limit {
+                            bytes: MAX_FEED_BYTES,
+                            what: "a mixin feed",
+                        },
+                    )
                     .map_err(|e| match e.downcast_ref::<HttpStatus>() {
                         Some(s) if s.status == 404 => e.context(format!(
                             "the mixin feed {feed_url} was not found (HTTP 404): check --feed-url \
@@ -188,7 +196,7 @@ impl super::MixinHost {
         url: &Url,
         downloader: &Downloader,
     ) -> Result<Installation> {
-        let wasm = downloader.get(url, MAX_WASM_BYTES).map_err(|e| {
+        let wasm = downloader.get(url, MIXIN_LIMIT).map_err(|e| {
             match e.downcast_ref::<HttpStatus>() {
                 Some(s) if s.status == 404 => e.context(format!(
                     "{url} was not found (HTTP 404): check the URL, the mixin's name and its version \
@@ -203,232 +211,6 @@ impl super::MixinHost {
         self.install_bytes(request, &wasm, url.as_str())
             .with_context(|| format!("cannot install {url} as mixin {}", request.name))
     }
-}
-
-/// An HTTP answer that is not a success.
-#[derive(Debug, thiserror::Error)]
-#[error("{url} answered HTTP {status}")]
-pub struct HttpStatus {
-    pub url: Url,
-    pub status: u16,
-}
-
-/// How a download shows its progress on stderr.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Progress {
-    /// Nothing (the library's default).
-    Quiet,
-    /// A progress bar on a terminal, plain lines elsewhere.
-    Stderr,
-}
-
-/// Downloads whole bodies into memory, retrying what may pass.
-pub struct Downloader {
-    client: reqwest::blocking::Client,
-    /// Attempts in all (the first and the retries).
-    attempts: u32,
-    /// The wait before the first retry; doubled before each next one.
-    backoff: Duration,
-    progress: Progress,
-}
-
-static CRYPTO: Once = Once::new();
-
-impl Downloader {
-    pub fn new(progress: Progress) -> Result<Downloader> {
-        // reqwest is built without a crypto provider: ring, which the Docker
-        // client's rustls already uses, is the process's.
-        CRYPTO.call_once(|| {
-            let _ = rustls::crypto::ring::default_provider().install_default();
-        });
-        let client = reqwest::blocking::Client::builder()
-            .user_agent(concat!("porter/", env!("CARGO_PKG_VERSION")))
-            .connect_timeout(Duration::from_secs(15))
-            .timeout(Duration::from_secs(300))
-            .build()
-            .context("cannot start the HTTP client")?;
-        Ok(Downloader {
-            client,
-            attempts: 4,
-            backoff: Duration::from_millis(250),
-            progress,
-        })
-    }
-
-    /// The body at `url`, at most `limit` bytes. Connection failures,
-    /// server errors (5xx) and bodies cut short are retried with backoff;
-    /// other answers (404, ...) fail at once with an [`HttpStatus`].
-    pub fn get(&self, url: &Url, limit: u64) -> Result<Vec<u8>> {
-        let mut wait = self.backoff;
-        let mut attempt = 1;
-        loop {
-            match self.attempt(url, limit) {
-                Ok(body) => return Ok(body),
-                Err(Failure::Final(e)) => return Err(e),
-                Err(Failure::Transient(e)) if attempt >= self.attempts => {
-                    return Err(e.context(format!(
-                        "gave up on {url} after {attempt} attempts: try again later, or check the server"
-                    )));
-                }
-                Err(Failure::Transient(e)) => {
-                    if self.progress == Progress::Stderr {
-                        eprintln!(
-                            "{e:#}; retrying in {} ms ({attempt} of {} attempts)",
-                            wait.as_millis(),
-                            self.attempts
-                        );
-                    }
-                    std::thread::sleep(wait);
-                    wait *= 2;
-                    attempt += 1;
-                }
-            }
-        }
-    }
-
-    fn attempt(&self, url: &Url, limit: u64) -> Result<Vec<u8>, Failure> {
-        let response = self.client.get(url.clone()).send().map_err(|e| {
-            Failure::Transient(anyhow::anyhow!(
-                "cannot download {url}: {}",
-                reqwest_cause(&e)
-            ))
-        })?;
-        let status = response.status();
-        if !status.is_success() {
-            let error = anyhow::Error::new(HttpStatus {
-                url: url.clone(),
-                status: status.as_u16(),
-            });
-            return Err(if status.is_server_error() {
-                Failure::Transient(error)
-            } else {
-                Failure::Final(error)
-            });
-        }
-        let expected = response.content_length();
-        if let Some(length) = expected
-            && length > limit
-        {
-            return Err(Failure::Final(too_large(url, length, limit)));
-        }
-        let bar = self.start(url, expected);
-        let mut body = Vec::with_capacity(expected.unwrap_or(0).min(limit) as usize);
-        let mut reader = response.take(limit + 1);
-        let mut chunk = vec![0u8; 64 << 10];
-        loop {
-            match reader.read(&mut chunk) {
-                Ok(0) => break,
-                Ok(n) => {
-                    body.extend_from_slice(&chunk[..n]);
-                    if let Some(bar) = &bar {
-                        bar.set_position(body.len() as u64);
-                    }
-                }
-                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-                Err(e) => {
-                    if let Some(bar) = bar {
-                        bar.abandon();
-                    }
-                    let of = expected.map(|n| format!(" of {n}")).unwrap_or_default();
-                    return Err(Failure::Transient(anyhow::anyhow!(
-                        "the download of {url} stopped after {}{of} bytes: the connection was closed before the end ({})",
-                        body.len(),
-                        io_cause(&e)
-                    )));
-                }
-            }
-        }
-        if let Some(bar) = bar {
-            bar.finish_and_clear();
-        }
-        if body.len() as u64 > limit {
-            return Err(Failure::Final(too_large(url, body.len() as u64, limit)));
-        }
-        if let Some(expected) = expected
-            && body.len() as u64 != expected
-        {
-            return Err(Failure::Transient(anyhow::anyhow!(
-                "the download of {url} stopped after {} of {expected} bytes: the connection was closed before the end",
-                body.len()
-            )));
-        }
-        if self.progress == Progress::Stderr && !std::io::stderr().is_terminal() {
-            eprintln!("Downloaded {url} ({} bytes)", body.len());
-        }
-        Ok(body)
-    }
-
-    /// A progress bar on a terminal; a line saying what starts elsewhere.
-    fn start(&self, url: &Url, length: Option<u64>) -> Option<ProgressBar> {
-        if self.progress == Progress::Quiet {
-            return None;
-        }
-        if !std::io::stderr().is_terminal() {
-            eprintln!("Downloading {url}");
-            return None;
-        }
-        let bar = match length {
-            Some(n) => ProgressBar::new(n).with_style(
-                ProgressStyle::with_template(
-                    "{msg} {bar:30} {bytes}/{total_bytes} {bytes_per_sec}",
-                )
-                .unwrap_or_else(|_| ProgressStyle::default_bar()),
-            ),
-            None => ProgressBar::new_spinner().with_style(
-                ProgressStyle::with_template("{spinner} {msg} {bytes} {bytes_per_sec}")
-                    .unwrap_or_else(|_| ProgressStyle::default_spinner()),
-            ),
-        };
-        bar.set_message(format!("Downloading {url}"));
-        Some(bar)
-    }
-}
-
-enum Failure {
-    /// Worth another attempt: the connection, the server (5xx), a body cut short.
-    Transient(anyhow::Error),
-    /// Another attempt gets the same answer.
-    Final(anyhow::Error),
-}
-
-fn too_large(url: &Url, bytes: u64, limit: u64) -> anyhow::Error {
-    anyhow::anyhow!(
-        "{url} is larger than any mixin ({} MiB at most; it is {} bytes or more): check the URL",
-        limit >> 20,
-        bytes
-    )
-}
-
-/// reqwest's errors say "error sending request for url (...)" and hyper's
-/// "client error (Connect)"; the causes under them say why.
-fn reqwest_cause(error: &reqwest::Error) -> String {
-    let mut parts: Vec<String> = Vec::new();
-    let mut source = std::error::Error::source(error);
-    while let Some(cause) = source {
-        let text = cause.to_string();
-        if !text.starts_with("client error") && !parts.iter().any(|p| p.contains(&text)) {
-            parts.push(text);
-        }
-        source = cause.source();
-    }
-    if parts.is_empty() {
-        error.to_string()
-    } else {
-        parts.join(": ")
-    }
-}
-
-fn io_cause(error: &std::io::Error) -> String {
-    let mut text = error.to_string();
-    let mut source = std::error::Error::source(error);
-    while let Some(cause) = source {
-        let cause_text = cause.to_string();
-        if !text.contains(&cause_text) {
-            text = format!("{text}: {cause_text}");
-        }
-        source = cause.source();
-    }
-    text
 }
 
 #[cfg(test)]
