@@ -289,7 +289,10 @@ fn a_dependency_interface_document_maps_as_porter_maps_it() {
         extension["requires"]["ad"],
         json!({"bundle": "getporter/azure-active-directory", "version": "1.0.0-0", "sharing": {"group": {}}})
     );
-    assert_eq!(extension["provides"], json!({"interface": {"id": "https://example.com/hello"}}));
+    assert_eq!(
+        extension["provides"],
+        json!({"interface": {"id": "https://example.com/hello"}})
+    );
     assert_eq!(
         bundle["definitions"]["myoutput-output"],
         json!({"type": "string", "description": "worlds smallest output"})

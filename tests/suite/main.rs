@@ -5,6 +5,7 @@
 
 mod build_cli;
 mod cnab_bundle;
+mod dependencies_v2;
 mod dockerfile_generation;
 mod exec_mixin;
 mod experimental;

@@ -373,6 +373,42 @@ fn every_malformed_manifest_gets_its_error_at_its_line() {
             "unknown field 'require' in dependencies (did you mean 'requires'?)",
         ),
         (
+            with(
+                "dependencies:\n  requires:\n    - name: db\n      bundle:\n        reference: r.io/db\n",
+            ),
+            17,
+            "reference for dependency \"db\" can specify only a repository, without a digest or tag, when a version constraint is specified",
+        ),
+        (
+            with(
+                "dependencies:\n  requires:\n    - name: db\n      bundle:\n        reference: r.io/db:v1\n        \
+                 interface:\n          reference: r.io/i:v1\n          document:\n            parameters: []\n",
+            ),
+            20,
+            "bundle interface for dependency \"db\" can specify only a reference or a document, not both",
+        ),
+        (
+            with(
+                "dependencies:\n  requires:\n    - name: db\n      bundle:\n        reference: r.io/db:v1\n      \
+                 sharing:\n        mode: sometimes\n",
+            ),
+            19,
+            "'mode' must be true or false, found a string",
+        ),
+        (
+            with(
+                "dependencies:\n  requires:\n    - name: db\n      bundle:\n        reference: r.io/db:v1\n        \
+                 interface:\n          documents: {}\n",
+            ),
+            19,
+            "unknown field 'documents' in the interface of dependency 'db' (did you mean 'document'?)",
+        ),
+        (
+            with("dependencies:\n  requires: []\n  provides:\n    interface:\n      name: x\n"),
+            17,
+            "unknown field 'name' in the provided interface",
+        ),
+        (
             with("images:\n  app:\n    tag: v1\n"),
             15,
             "invalid image 'app': missing field `repository`",

@@ -75,6 +75,9 @@ pub struct BuildOptions {
     pub experimental: Experimental,
     /// `--locked`: exactly the mixins porter.lock records, or fail.
     pub locked: bool,
+    /// `--insecure-registry`: plain HTTP to the registries of dependencies
+    /// (loopback ones always get it).
+    pub insecure_registry: bool,
     /// `--allow-file-downloads` (or Porter's config): the manifest's
     /// `files:` may be downloaded; without it a manifest with any is refused.
     pub allow_file_downloads: bool,
@@ -82,6 +85,13 @@ pub struct BuildOptions {
     pub max_file_bytes: Option<u64>,
     /// How `files:` downloads show their progress.
     pub download_progress: crate::download::Progress,
+}
+
+impl BuildOptions {
+    /// How dependencies' registries are reached.
+    pub fn registry(&self) -> crate::oci::RegistryOptions {
+        crate::oci::RegistryOptions::from_env(self.insecure_registry)
+    }
 }
 
 /// What a build produced.
@@ -160,7 +170,14 @@ pub fn prepare(
         });
     }
     if !options.no_lint {
-        lint_or_fail(&loaded.manifest, host, &loaded.mixins, &mut warnings)?;
+        let lint_options = lint::LintOptions::for_flags(&options.experimental, &options.registry());
+        lint_or_fail(
+            &loaded.manifest,
+            host,
+            &loaded.mixins,
+            &lint_options,
+            &mut warnings,
+        )?;
     }
     let rendered = render(options, &loaded, host, &mut warnings)?;
     let runtime = installed_runtime(host.home(), &mut warnings);
@@ -390,9 +407,10 @@ fn lint_or_fail(
     loaded: &LoadedManifest,
     host: &MixinHost,
     mixins: &[InstalledMixin],
+    lint_options: &lint::LintOptions,
     warnings: &mut Vec<String>,
 ) -> Result<()> {
-    let findings = lint::lint(loaded, host, mixins)?;
+    let findings = lint::lint(loaded, host, mixins, lint_options)?;
     if findings.iter().any(Diagnostic::is_error) {
         return Err(ManifestErrors {
             file: loaded.source.path.clone(),
@@ -434,8 +452,16 @@ fn render(
         image_id: None,
         size: None,
     };
+    let dependencies_v2 = options.experimental.is_on(Flag::DependenciesV2);
+    let pinned;
+    let manifest = if dependencies_v2 && !options.preserve_tags {
+        pinned = pin_dependencies(&loaded.manifest.manifest, &options.registry())?;
+        &pinned
+    } else {
+        &loaded.manifest.manifest
+    };
     let bundle = cnab::bundle_json(&BundleInputs {
-        manifest: &loaded.manifest.manifest,
+        manifest,
         manifest_text: &loaded.text,
         porter_version: PORTER_VERSION,
         porter_commit: PORTER_COMMIT,
@@ -443,7 +469,7 @@ fn render(
         invocation_image: &image,
         manifest_digest: &loaded.digest,
         preserve_tags: options.preserve_tags,
-        dependencies_v2: options.experimental.is_on(Flag::DependenciesV2),
+        dependencies_v2,
     });
     Ok(Rendered {
         mixin_lines,
@@ -451,6 +477,41 @@ fn render(
         bundle,
         image,
     })
+}
+
+/// Dependencies v2: each dependency named by a tag (other than `latest`)
+/// is recorded by the digest its tag names now, as Porter records it, so
+/// installing the bundle later gets what was built against.
+fn pin_dependencies(
+    m: &manifest::Manifest,
+    registry: &crate::oci::RegistryOptions,
+) -> Result<manifest::Manifest> {
+    let mut pinned = m.clone();
+    for d in &mut pinned.dependencies {
+        let Some(repository) = tagged_repository(&d.reference) else {
+            continue;
+        };
+        let digest =
+            crate::oci::bundle::resolve_digest(&d.reference, registry).with_context(|| {
+                format!(
+                    "failed to resolve dependency {} ({}) to a digest: publish it, \
+                 or build with --preserve-tags to record the tag as written",
+                    d.name, d.reference
+                )
+            })?;
+        d.reference = format!("{repository}@{digest}");
+    }
+    Ok(pinned)
+}
+
+/// The repository of a reference by a tag other than `latest` (Porter
+/// leaves `latest`, a missing tag and a digest as written).
+fn tagged_repository(reference: &str) -> Option<&str> {
+    if reference.contains('@') {
+        return None;
+    }
+    let (repository, tag) = reference.rsplit_once(':')?;
+    (!tag.contains('/') && tag != "latest").then_some(repository)
 }
 
 /// Each declared mixin's Dockerfile lines, in declaration order.

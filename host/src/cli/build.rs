@@ -47,6 +47,10 @@ pub struct BuildCommand {
     /// Download the files the manifest's files: section declares (also allow-file-downloads in Porter's config, or PORTER_ALLOW_FILE_DOWNLOADS)
     #[arg(long)]
     pub allow_file_downloads: bool,
+    /// Don't require TLS for the registries dependencies are resolved from
+    /// (loopback registries never need it)
+    #[arg(long)]
+    pub insecure_registry: bool,
 }
 
 /// Bytes: the largest file `files:` may download (default 1 GiB).
@@ -92,6 +96,7 @@ pub fn run(command: BuildCommand) -> Result<()> {
         allow_file_downloads: command.allow_file_downloads || config.allow_file_downloads,
         max_file_bytes: max_file_bytes()?,
         download_progress: Progress::Stderr,
+        insecure_registry: command.insecure_registry,
     };
     let host = MixinHost::new(&home)?;
     // Connected first: an engine that is down is reported before any work.

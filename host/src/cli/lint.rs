@@ -17,6 +17,10 @@ pub struct LintCommand {
     /// Output format
     #[arg(short, long, value_enum, default_value_t)]
     pub output: OutputFormat,
+    /// Don't require TLS for the registries dependencies are pulled from
+    /// (loopback registries never need it)
+    #[arg(long)]
+    pub insecure_registry: bool,
 }
 
 pub fn run(command: LintCommand) -> Result<()> {
@@ -28,7 +32,9 @@ pub fn run(command: LintCommand) -> Result<()> {
         Ok(loaded) => {
             let host = MixinHost::new(&home)?;
             let resolution = host.store().resolve_declared(&loaded);
-            let mut findings = lint::lint(&loaded, &host, &resolution.mixins)?;
+            let registry = crate::oci::RegistryOptions::from_env(command.insecure_registry);
+            let lint_options = lint::LintOptions::for_flags(&options.experimental, &registry);
+            let mut findings = lint::lint(&loaded, &host, &resolution.mixins, &lint_options)?;
             findings.extend(resolution.problems);
             findings.sort_by_key(|d| (d.at.line == 0, d.at));
             findings

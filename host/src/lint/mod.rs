@@ -3,6 +3,7 @@
 //! sandboxed) and the check of its config and steps against the schema it
 //! published, every finding placed on the porter.yaml value it is about.
 
+mod dependencies;
 mod refusal;
 
 use crate::manifest::mixin_place::MixinPlaces;
@@ -12,7 +13,33 @@ use crate::manifest::{Diagnostic, LoadedManifest, rules};
 use crate::memo::MemoKey;
 use crate::mixin::{HookError, InstalledMixin, LintLevel, LintRequest, MixinHost};
 
+pub use dependencies::DependencyBundles;
 pub use refusal::located;
+
+/// What lint needs besides the manifest and its mixins.
+#[derive(Debug, Clone, Default)]
+pub struct LintOptions {
+    /// The dependencies-v2 flag: porter-106 to porter-111.
+    pub dependencies_v2: bool,
+    /// Where dependencies' bundles are pulled from (porter-103, 104, 110,
+    /// 111; porter-105 when one cannot be); `None`: not pulled.
+    pub registry: Option<crate::oci::RegistryOptions>,
+}
+
+impl LintOptions {
+    /// As Porter lints with these flags, except that dependencies' bundles
+    /// are pulled only with dependencies-v2 on: a v1 bundle lints offline.
+    pub fn for_flags(
+        flags: &crate::experimental::Experimental,
+        registry: &crate::oci::RegistryOptions,
+    ) -> LintOptions {
+        let dependencies_v2 = flags.is_on(crate::experimental::Flag::DependenciesV2);
+        LintOptions {
+            dependencies_v2,
+            registry: dependencies_v2.then(|| registry.clone()),
+        }
+    }
+}
 
 /// Runs one mixin's lint hook and places its findings in porter.yaml. A
 /// failing hook is a [`HookError`](crate::mixin::HookError) in the error.
@@ -57,9 +84,23 @@ pub fn lint(
     loaded: &LoadedManifest,
     host: &MixinHost,
     mixins: &[InstalledMixin],
+    options: &LintOptions,
 ) -> anyhow::Result<Vec<Diagnostic>> {
     let mut findings = loaded.warnings.clone();
     findings.extend(rules::porter_rules(loaded));
+    let bundles = match &options.registry {
+        Some(registry) if !loaded.manifest.dependencies.is_empty() => {
+            let (bundles, unresolved) = dependencies::resolve(loaded, registry);
+            findings.extend(unresolved);
+            bundles
+        }
+        _ => DependencyBundles::new(),
+    };
+    findings.extend(dependencies::rules(
+        loaded,
+        &bundles,
+        options.dependencies_v2,
+    ));
     for installed in mixins {
         let checked = schema_findings(loaded, host, installed);
         let found = match mixin_rules(loaded, host, installed) {

@@ -254,7 +254,9 @@ pub fn load_str_with(
 /// bundle.json gets a wiring parameter for). Porter drops every other
 /// `outputs.X` from the variables it wires.
 fn expand_dependency_output_shorthand(manifest: &mut Manifest, templates: &[TemplateUse]) {
-    manifest.template_variables.retain(|v| !v.starts_with("outputs."));
+    manifest
+        .template_variables
+        .retain(|v| !v.starts_with("outputs."));
     for use_ in templates {
         let Some(output) = use_.variable.strip_prefix("outputs.") else {
             continue;

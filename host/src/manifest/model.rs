@@ -273,7 +273,9 @@ pub struct Dependency {
 impl Dependency {
     /// Porter's `UsesV2Features`: a field only dependencies v2 has.
     pub fn uses_v2_features(&self) -> bool {
-        self.sharing.as_ref().is_some_and(|s| *s != Sharing::default())
+        self.sharing
+            .as_ref()
+            .is_some_and(|s| *s != Sharing::default())
             || !self.credentials.is_empty()
             || !self.outputs.is_empty()
             || self.interface.is_some()

@@ -10,14 +10,60 @@ use super::model::ActionSteps;
 
 /// Porter's manifest schema (host/schema/SOURCE.md).
 pub const BASE_SCHEMA: &str = include_str!("../../schema/manifest.schema.json");
+/// Porter's schema with dependencies v2's fields, used with that flag on.
+pub const DEPENDENCIES_V2_SCHEMA: &str = include_str!("../../schema/manifest.v1.1.0.schema.json");
 
-/// The base schema with each mixin's schema (`(name, schema)`, in the order
-/// given) embedded under `mixin.<name>` and referenced from `mixins`, the
-/// three built-in actions and custom actions.
+/// [`merged_with`] Porter's base schema.
 pub fn merged(mixins: &[(String, Value)]) -> Value {
+    merged_with(false, mixins)
+}
+
+/// The base schema (Porter's dependencies v2 one with `dependencies_v2`)
+/// with each mixin's schema (`(name, schema)`, in the order given)
+/// embedded under `mixin.<name>` and referenced from `mixins`, the three
+/// built-in actions and custom actions.
+pub fn merged_with(dependencies_v2: bool, mixins: &[(String, Value)]) -> Value {
+    let base = if dependencies_v2 {
+        DEPENDENCIES_V2_SCHEMA
+    } else {
+        BASE_SCHEMA
+    };
     let mut schema: Value =
-        serde_json::from_str(BASE_SCHEMA).expect("the embedded manifest schema is JSON");
+        serde_json::from_str(base).expect("the embedded manifest schema is JSON");
     add_fields_porter_lacks(&mut schema);
+    if dependencies_v2 {
+        // Porter's code reads `mode` as a boolean (its own example writes
+        // `mode: true`); its schema only documents the strings.
+        let mode = &mut schema["definitions"]["sharingCriteria"]["properties"]["mode"];
+        mode["type"] = json!(["boolean", "string"]);
+        if let Some(strings) = mode["enum"].as_array_mut() {
+            strings.extend([json!(true), json!(false)]);
+        }
+        schema["definitions"]["sharingCriteria"]["required"] = json!([]);
+        // Porter's v1.1.0 schema predates persistent parameters.
+        let base: Value =
+            serde_json::from_str(BASE_SCHEMA).expect("the embedded manifest schema is JSON");
+        let persistent =
+            base["definitions"]["parameter"]["allOf"][1]["properties"]["persistent"].clone();
+        let parameter = &mut schema["definitions"]["parameter"]["allOf"][1]["properties"];
+        if parameter.get("persistent").is_none() {
+            parameter["persistent"] = persistent;
+        }
+        // An interface document lists its parameters, credentials and
+        // outputs as porter.yaml does; Porter's schema has one of each.
+        let document = &mut schema["definitions"]["bundle"]["properties"]["interface"]["properties"]
+            ["document"]["properties"];
+        for (field, definition) in [
+            ("parameters", "parameter"),
+            ("credentials", "credential"),
+            ("outputs", "output"),
+        ] {
+            document[field] = json!({
+                "type": "array",
+                "items": { "$ref": format!("#/definitions/{definition}") },
+            });
+        }
+    }
     for (name, mixin_schema) in mixins {
         let mut embedded = mixin_schema.clone();
         rewrite_refs(&mut embedded, &format!("#/mixin.{name}/"));

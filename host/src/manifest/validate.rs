@@ -397,7 +397,11 @@ impl Validator<'_> {
                     "bundle interface for dependency \"{}\" can specify only a reference or a document, not both",
                     d.name
                 );
-                self.error(at, message, "keep `reference` (a bundle to match) or `document` (what it must define)");
+                self.error(
+                    at,
+                    message,
+                    "keep `reference` (a bundle to match) or `document` (what it must define)",
+                );
             }
             if is_repository_only(&d.reference) && d.version.is_none() {
                 let at = self.value_at(&format!("{}/bundle/reference", d.pointer));
@@ -406,7 +410,11 @@ impl Validator<'_> {
                      when a version constraint is specified",
                     d.name
                 );
-                self.error(at, message, "add a :tag to the reference, or a version range under bundle.version");
+                self.error(
+                    at,
+                    message,
+                    "add a :tag to the reference, or a version range under bundle.version",
+                );
             }
             if !v2 {
                 self.v2_fields_unused(d);

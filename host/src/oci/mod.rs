@@ -17,6 +17,7 @@
 
 pub mod artifact;
 pub mod auth;
+pub mod bundle;
 
 use std::net::IpAddr;
 use std::path::PathBuf;
@@ -318,6 +319,8 @@ struct Session {
     registry: String,
     reference: String,
     credentials: auth::Credentials,
+    /// Said when the reference names nothing.
+    missing_hint: &'static str,
 }
 
 impl Session {
@@ -358,6 +361,7 @@ impl Session {
             registry,
             reference: reference.whole(),
             credentials,
+            missing_hint: MIXIN_MISSING,
         })
     }
 
@@ -413,7 +417,7 @@ impl Session {
                     || codes.contains(&&OciErrorCode::ManifestUnknown)
                     || codes.contains(&&OciErrorCode::NotFound)
                 {
-                    not_found(&at, reference, &messages)
+                    not_found(&at, reference, &messages, self.missing_hint)
                 } else if codes.contains(&&OciErrorCode::Unauthorized)
                     || codes.contains(&&OciErrorCode::Denied)
                 {
@@ -424,7 +428,7 @@ impl Session {
             }
             OciDistributionError::ServerError { code, message, .. } => match code {
                 401 | 403 => self.unauthorized(&error),
-                404 => not_found(&at, reference, "not found"),
+                404 => not_found(&at, reference, "not found", self.missing_hint),
                 _ => anyhow!(
                     "{at} answered HTTP {code} for {reference}: {}",
                     message.trim()
@@ -472,13 +476,13 @@ impl Session {
 }
 
 /// A reference the registry does not have.
-fn not_found(at: &str, reference: &str, answer: &str) -> anyhow::Error {
-    anyhow!(
-        "{at} has no {reference}: no such repository, tag or digest ({answer}); \
-         check the reference, or publish the mixin there first \
-         (porter mixins publish --file X.wasm --reference REGISTRY/REPOSITORY:TAG)"
-    )
+fn not_found(at: &str, reference: &str, answer: &str, hint: &str) -> anyhow::Error {
+    anyhow!("{at} has no {reference}: no such repository, tag or digest ({answer}); {hint}")
 }
+
+/// What to do when a mixin's reference names nothing.
+const MIXIN_MISSING: &str = "check the reference, or publish the mixin there first \
+     (porter mixins publish --file X.wasm --reference REGISTRY/REPOSITORY:TAG)";
 
 #[cfg(test)]
 mod tests {

@@ -76,7 +76,12 @@ impl Variables<'_> {
     }
 
     fn dependency(&self, dep: &str, field: &str) -> Option<String> {
-        let deps = &self.bundle["custom"]["io.cnab.dependencies"]["requires"][dep];
+        // v1, or v2 (the dependencies-v2 flag), whichever the build wrote.
+        let custom = &self.bundle["custom"];
+        let deps = match &custom["io.cnab.dependencies"]["requires"][dep] {
+            Value::Null => &custom["org.getporter.dependencies@v2"]["requires"][dep],
+            v1 => v1,
+        };
         match field {
             "name" => Some(dep.to_string()),
             "version" | "description" => deps[field].as_str().map(str::to_string),

@@ -134,9 +134,20 @@ impl ManifestParser<'_> {
     }
 
     /// `bundle.interface`: an id, and a reference or a document.
-    fn bundle_interface(&mut self, at: &str, value: &Value, dependency: &str) -> Option<BundleInterface> {
+    fn bundle_interface(
+        &mut self,
+        at: &str,
+        value: &Value,
+        dependency: &str,
+    ) -> Option<BundleInterface> {
         let map = self.mapping(at, value, "interface")?;
-        self.unknown_fields(at, &map, INTERFACE_FIELDS, &[], &format!("the interface of dependency '{dependency}'"));
+        self.unknown_fields(
+            at,
+            &map,
+            INTERFACE_FIELDS,
+            &[],
+            &format!("the interface of dependency '{dependency}'"),
+        );
         let field = |f: &str| format!("{at}/{f}");
         let document = match map.get("document") {
             None | Some(Value::Null) => None,
@@ -151,7 +162,12 @@ impl ManifestParser<'_> {
 
     /// `interface.document`: parameters, credentials and outputs written as
     /// the manifest's own.
-    fn interface_document(&mut self, at: &str, value: &Value, dependency: &str) -> Option<InterfaceDocument> {
+    fn interface_document(
+        &mut self,
+        at: &str,
+        value: &Value,
+        dependency: &str,
+    ) -> Option<InterfaceDocument> {
         let map = self.mapping(at, value, "document")?;
         self.unknown_fields(
             at,
@@ -164,9 +180,17 @@ impl ManifestParser<'_> {
         for (key, v) in &map {
             let key_at = format!("{at}/{}", escape(key));
             match key.as_str() {
-                "parameters" => document.parameters = self.list(&key_at, v, "parameters", |p, at, v| p.parameter(at, v)),
-                "credentials" => document.credentials = self.list(&key_at, v, "credentials", |p, at, v| p.credential(at, v)),
-                "outputs" => document.outputs = self.list(&key_at, v, "outputs", |p, at, v| p.output(at, v)),
+                "parameters" => {
+                    document.parameters =
+                        self.list(&key_at, v, "parameters", |p, at, v| p.parameter(at, v))
+                }
+                "credentials" => {
+                    document.credentials =
+                        self.list(&key_at, v, "credentials", |p, at, v| p.credential(at, v))
+                }
+                "outputs" => {
+                    document.outputs = self.list(&key_at, v, "outputs", |p, at, v| p.output(at, v))
+                }
                 _ => {}
             }
         }
@@ -186,7 +210,10 @@ impl ManifestParser<'_> {
             Some(Value::String(s)) if s == "none" => false,
             Some(other) => {
                 let found = describe(other);
-                self.error_at_value(&mode_at, format!("'mode' must be true or false, found {found}"));
+                self.error_at_value(
+                    &mode_at,
+                    format!("'mode' must be true or false, found {found}"),
+                );
                 return None;
             }
         };
@@ -196,7 +223,8 @@ impl ManifestParser<'_> {
             Some(v) => {
                 let group = self.mapping(&group_at, v, "group")?;
                 self.unknown_fields(&group_at, &group, &["name"], &[], "the sharing group");
-                self.opt_string(&format!("{group_at}/name"), group.get("name")).unwrap_or_default()
+                self.opt_string(&format!("{group_at}/name"), group.get("name"))
+                    .unwrap_or_default()
             }
         };
         Some(Sharing { mode, group })
@@ -211,7 +239,13 @@ impl ManifestParser<'_> {
             None | Some(Value::Null) => None,
             Some(v) => {
                 let interface = self.mapping(&interface_at, v, "interface")?;
-                self.unknown_fields(&interface_at, &interface, &["id"], &[], "the provided interface");
+                self.unknown_fields(
+                    &interface_at,
+                    &interface,
+                    &["id"],
+                    &[],
+                    "the provided interface",
+                );
                 self.opt_string(&format!("{interface_at}/id"), interface.get("id"))
             }
         };
