@@ -176,24 +176,21 @@ impl ManifestParser<'_> {
             &[],
             &format!("the interface document of dependency '{dependency}'"),
         );
-        let mut document = InterfaceDocument::default();
-        for (key, v) in &map {
-            let key_at = format!("{at}/{}", escape(key));
-            match key.as_str() {
-                "parameters" => {
-                    document.parameters =
-                        self.list(&key_at, v, "parameters", |p, at, v| p.parameter(at, v))
-                }
-                "credentials" => {
-                    document.credentials =
-                        self.list(&key_at, v, "credentials", |p, at, v| p.credential(at, v))
-                }
-                "outputs" => {
-                    document.outputs = self.list(&key_at, v, "outputs", |p, at, v| p.output(at, v))
-                }
-                _ => {}
-            }
-        }
+        let field = |f: &str| format!("{at}/{f}");
+        let document = InterfaceDocument {
+            parameters: match map.get("parameters") {
+                Some(v) => self.list(&field("parameters"), v, "parameters", Self::parameter),
+                None => Vec::new(),
+            },
+            credentials: match map.get("credentials") {
+                Some(v) => self.list(&field("credentials"), v, "credentials", Self::credential),
+                None => Vec::new(),
+            },
+            outputs: match map.get("outputs") {
+                Some(v) => self.list(&field("outputs"), v, "outputs", Self::output),
+                None => Vec::new(),
+            },
+        };
         Some(document)
     }
 
