@@ -380,7 +380,8 @@ fn a_file_over_the_limit_fails() {
         .assert()
         .failure()
         .stderr(predicate::str::contains(format!(
-            "{url} is larger than porter downloads for files: (1000 bytes at most"
+            "{url} is larger than the files: download limit (PORTER_MAX_FILE_DOWNLOAD_BYTES) \
+             (1000 bytes at most"
         )));
     assert!(!dir.join(".cnab").exists());
     assert_eq!(server.hits().len(), 1, "too large is not retried");

@@ -66,7 +66,8 @@ pub fn download_all(
     let downloader = Downloader::new(progress)?;
     let limit = Limit {
         bytes: max_bytes,
-        what: "porter downloads for files:",
+        // PORTER_MAX_FILE_DOWNLOAD_BYTES raises it: said in the message.
+        what: "the files: download limit (PORTER_MAX_FILE_DOWNLOAD_BYTES)",
     };
     files
         .iter()
