@@ -201,6 +201,7 @@ impl Check<'_> {
             v,
             "installation.name" | "installation.namespace" | "installation.id"
         ) {
+            // Allowed.
         } else if let Some(output) = v.strip_prefix("outputs.") {
             if allow_outputs {
                 self.dependency_output(at, &prefix, at.dependency, output);

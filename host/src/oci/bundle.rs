@@ -10,6 +10,7 @@
 //!   for a bundle's definition; the tests publish dependencies with it).
 
 use anyhow::{Result, anyhow, bail};
+use futures_util::StreamExt;
 use oci_client::errors::OciDistributionError;
 use oci_client::manifest::{
     ImageIndexEntry, OciDescriptor, OciImageIndex, OciImageManifest, OciManifest,
@@ -79,8 +80,20 @@ pub fn pull_bundle(reference: &str, options: &RegistryOptions) -> Result<Value> 
         if config.size < 0 || config.size as usize > MAX_BUNDLE_BYTES {
             return Err(not_a_bundle("its bundle.json is larger than any bundle's"));
         }
+        // Streamed and capped at the size the manifest gives: a registry
+        // cannot make lint hold more than that before the digest check.
+        let mut stream = client.pull_blob_stream(&parsed, config).await?;
         let mut bytes = Vec::with_capacity(config.size as usize);
-        client.pull_blob(&parsed, config, &mut bytes).await?;
+        while let Some(chunk) = stream.next().await {
+            let chunk = chunk.map_err(OciDistributionError::from)?;
+            if (bytes.len() + chunk.len()) as i64 > config.size {
+                return Err(PullError::Porter(anyhow!(
+                    "the registry sent more than the {} bytes {whole}'s manifest gives its bundle.json",
+                    config.size
+                )));
+            }
+            bytes.extend_from_slice(&chunk);
+        }
         let actual = format!("sha256:{}", hex::encode(Sha256::digest(&bytes)));
         if actual != config.digest {
             return Err(PullError::Porter(anyhow!(
